@@ -1,0 +1,233 @@
+//! What the service decides and what it logs.
+
+use std::fmt;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::application::Application;
+
+/// The id of one serving of a decision: a UUID v7, so ids sort by time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DecisionId(Uuid);
+
+impl DecisionId {
+    /// Mints a new id. Ids minted by one process are strictly increasing.
+    pub fn mint() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Uuid::try_parse(text).ok().map(Self)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl From<Uuid> for DecisionId {
+    fn from(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+}
+
+impl fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Approve,
+    Decline,
+}
+
+impl Outcome {
+    /// `approve` when the probability of default is below the threshold.
+    pub fn at_threshold(probability_of_default: f32, threshold: f32) -> Self {
+        if probability_of_default < threshold {
+            Outcome::Approve
+        } else {
+            Outcome::Decline
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Approve => "approve",
+            Outcome::Decline => "decline",
+        }
+    }
+}
+
+/// What the model concluded about an application: the part of a decision
+/// that the cache keeps and that a cache hit serves again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub decision: Outcome,
+    /// The model's f32 output, carried as the f64 of its shortest decimal
+    /// form (see [`Verdict::from_model`]).
+    pub probability_of_default: f64,
+    pub model_version: String,
+}
+
+impl Verdict {
+    /// The verdict for a model output. The probability is widened through its
+    /// shortest decimal form, so clients read `0.1834` rather than the f32's
+    /// exact binary expansion `0.18340000510215759`, and narrowing it back
+    /// gives the model's very f32.
+    pub fn from_model(probability_of_default: f32, threshold: f32, model_version: &str) -> Self {
+        let shortest = probability_of_default.to_string();
+        Self {
+            decision: Outcome::at_threshold(probability_of_default, threshold),
+            probability_of_default: shortest
+                .parse()
+                .expect("an f32's decimal form parses as f64"),
+            model_version: model_version.to_owned(),
+        }
+    }
+}
+
+/// The answer to one application: a verdict with the id of this serving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision_id: DecisionId,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// Where a decision's verdict came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Model,
+    Cache,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Model => "model",
+            Source::Cache => "cache",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "model" => Some(Source::Model),
+            "cache" => Some(Source::Cache),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the decision log: a decision exactly as it was served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub decision_id: DecisionId,
+    #[serde(with = "microsecond_timestamp")]
+    pub created_at: DateTime<Utc>,
+    pub source: Source,
+    pub request: Application,
+    pub response: Decision,
+}
+
+/// The current time at the precision the decision log keeps (PostgreSQL's
+/// microseconds), so a record reads back equal to what was written.
+pub fn now_for_log() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// `2026-11-24T10:15:02.123456Z`: always six fractional digits and `Z`.
+mod microsecond_timestamp {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A page of the decision log, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionPage {
+    pub items: Vec<DecisionRecord>,
+    /// The cursor for the next (older) page, when there is one.
+    pub next: Option<DecisionId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    #[test]
+    fn the_threshold_itself_declines() {
+        assert_eq!(Outcome::at_threshold(0.1999, 0.2), Outcome::Approve);
+        assert_eq!(Outcome::at_threshold(0.2, 0.2), Outcome::Decline);
+    }
+
+    #[test]
+    fn a_decision_serializes_in_the_contract_shape() {
+        let id = DecisionId::parse("0193a7c2-5d1e-7c4b-9a51-2f0e7d3c1b22").unwrap();
+        let decision = Decision {
+            decision_id: id,
+            verdict: Verdict {
+                decision: Outcome::Approve,
+                probability_of_default: 0.1834,
+                model_version: "german-credit-2026.11.0".to_owned(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&decision).unwrap(),
+            json!({
+                "decision_id": "0193a7c2-5d1e-7c4b-9a51-2f0e7d3c1b22",
+                "decision": "approve",
+                "probability_of_default": 0.1834,
+                "model_version": "german-credit-2026.11.0"
+            })
+        );
+    }
+
+    #[test]
+    fn a_model_probability_keeps_its_shortest_decimal_form() {
+        let verdict = Verdict::from_model(0.1834, 0.2, "v1");
+        assert_eq!(verdict.probability_of_default, 0.1834);
+        assert_eq!(verdict.probability_of_default as f32, 0.1834f32);
+        assert_eq!(verdict.decision, Outcome::Approve);
+    }
+
+    #[test]
+    fn minted_ids_increase() {
+        let ids: Vec<DecisionId> = (0..1000).map(|_| DecisionId::mint()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(ids[0].as_uuid().get_version_num(), 7);
+    }
+
+    #[test]
+    fn log_timestamps_have_six_fractional_digits() {
+        let at = DateTime::parse_from_rfc3339("2026-11-24T10:15:02.1Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let text = serde_json::to_value(DecisionRecordTime(at)).unwrap();
+        assert_eq!(text, json!("2026-11-24T10:15:02.100000Z"));
+    }
+
+    #[derive(Serialize)]
+    struct DecisionRecordTime(#[serde(with = "microsecond_timestamp")] DateTime<Utc>);
+}

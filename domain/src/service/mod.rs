@@ -1,0 +1,231 @@
+//! The decision flow of the contract, over the ports.
+//!
+//! For each application: read the cache under its key; on a miss, score with
+//! the model and write the cache; log every decision, hit or miss; answer
+//! only once the log holds it. The cache is an optimisation, so none of its
+//! failures fail a request; the log is the record of truth, so any of its
+//! failures does.
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::application::Application;
+use crate::cache_key::CacheKey;
+use crate::decision::{
+    Decision, DecisionId, DecisionPage, DecisionRecord, Source, Verdict, now_for_log,
+};
+use crate::ports::{
+    CacheEntry, CacheError, DecisionCache, DecisionStore, ModelInfo, Scorer, ScoringError,
+    StoreError,
+};
+
+/// How the cache took part in a decision (for the `Cache-Status` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    Hit,
+    /// Not in the cache, unreadable there, or the cache failed.
+    Miss,
+    /// No cache is configured.
+    Off,
+}
+
+/// A decision as served, with how it was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    pub decision: Decision,
+    pub source: Source,
+    pub cache: CacheStatus,
+}
+
+#[derive(Debug, Error)]
+pub enum DecideError {
+    #[error(transparent)]
+    ModelUnavailable(#[from] ScoringError),
+    #[error(transparent)]
+    LogUnavailable(#[from] StoreError),
+}
+
+/// The state of each component, for readiness.
+#[derive(Debug)]
+pub struct Readiness {
+    /// `None` when no cache is configured.
+    pub cache: Option<Result<(), CacheError>>,
+    pub store: Result<(), StoreError>,
+}
+
+pub struct DecisionService {
+    cache: Option<Arc<dyn DecisionCache>>,
+    store: Arc<dyn DecisionStore>,
+    scorer: Arc<dyn Scorer>,
+}
+
+impl DecisionService {
+    pub fn new(
+        cache: Option<Arc<dyn DecisionCache>>,
+        store: Arc<dyn DecisionStore>,
+        scorer: Arc<dyn Scorer>,
+    ) -> Self {
+        Self {
+            cache,
+            store,
+            scorer,
+        }
+    }
+
+    pub fn model(&self) -> &ModelInfo {
+        self.scorer.model()
+    }
+
+    /// Decides one application.
+    pub async fn decide(&self, application: Application) -> Result<Served, DecideError> {
+        let mut served = self.decide_all(vec![application]).await?;
+        Ok(served.pop().expect("one decision per application"))
+    }
+
+    /// Decides applications in order: one cache read, one model run over the
+    /// misses, one cache write and one log append for all of them.
+    pub async fn decide_all(
+        &self,
+        applications: Vec<Application>,
+    ) -> Result<Vec<Served>, DecideError> {
+        let model = self.scorer.model();
+        let keys: Vec<CacheKey> = applications
+            .iter()
+            .map(|application| CacheKey::for_application(&model.version, application))
+            .collect();
+
+        let mut verdicts: Vec<Option<Verdict>> = self.read_cache(&keys).await;
+        let cache_status = |verdict: &Option<Verdict>| match (&self.cache, verdict) {
+            (None, _) => CacheStatus::Off,
+            (Some(_), Some(_)) => CacheStatus::Hit,
+            (Some(_), None) => CacheStatus::Miss,
+        };
+        let statuses: Vec<CacheStatus> = verdicts.iter().map(cache_status).collect();
+
+        let misses: Vec<usize> = (0..applications.len())
+            .filter(|&i| verdicts[i].is_none())
+            .collect();
+        if !misses.is_empty() {
+            let to_score: Vec<Application> =
+                misses.iter().map(|&i| applications[i].clone()).collect();
+            let probabilities = self.scorer.score(&to_score)?;
+            if probabilities.len() != misses.len() {
+                return Err(ScoringError(format!(
+                    "{} probabilities for {} applications",
+                    probabilities.len(),
+                    misses.len()
+                ))
+                .into());
+            }
+            let mut fresh = Vec::with_capacity(misses.len());
+            for (&i, probability) in misses.iter().zip(probabilities) {
+                let verdict = Verdict::from_model(probability, model.threshold, &model.version);
+                fresh.push((keys[i].clone(), verdict.clone()));
+                verdicts[i] = Some(verdict);
+            }
+            self.write_cache(&fresh).await;
+        }
+
+        let mut records = Vec::with_capacity(applications.len());
+        let mut served = Vec::with_capacity(applications.len());
+        for ((application, verdict), cache) in applications.into_iter().zip(verdicts).zip(statuses)
+        {
+            let verdict = verdict.expect("every miss was scored");
+            let source = if cache == CacheStatus::Hit {
+                Source::Cache
+            } else {
+                Source::Model
+            };
+            let decision = Decision {
+                decision_id: DecisionId::mint(),
+                verdict,
+            };
+            records.push(DecisionRecord {
+                decision_id: decision.decision_id,
+                created_at: now_for_log(),
+                source,
+                request: application,
+                response: decision.clone(),
+            });
+            served.push(Served {
+                decision,
+                source,
+                cache,
+            });
+        }
+
+        // Only a durably logged decision may leave the service.
+        self.store.append(&records).await?;
+        Ok(served)
+    }
+
+    /// The cached verdict under each key; anything the cache cannot give
+    /// (an error, an unreadable entry) is a miss.
+    async fn read_cache(&self, keys: &[CacheKey]) -> Vec<Option<Verdict>> {
+        let Some(cache) = &self.cache else {
+            return vec![None; keys.len()];
+        };
+        let entries = match cache.read(keys).await {
+            Ok(entries) if entries.len() == keys.len() => entries,
+            Ok(entries) => {
+                tracing::warn!(
+                    keys = keys.len(),
+                    entries = entries.len(),
+                    "cache answered the wrong number of entries"
+                );
+                return vec![None; keys.len()];
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cache read failed, scoring instead");
+                return vec![None; keys.len()];
+            }
+        };
+        entries
+            .into_iter()
+            .zip(keys)
+            .map(|(entry, key)| match entry {
+                CacheEntry::Found(verdict) => Some(verdict),
+                CacheEntry::Missing => None,
+                CacheEntry::Unreadable(reason) => {
+                    tracing::warn!(%key, %reason, "unreadable cache entry, scoring instead");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    async fn write_cache(&self, entries: &[(CacheKey, Verdict)]) {
+        if let Some(cache) = &self.cache {
+            if let Err(error) = cache.write(entries).await {
+                tracing::warn!(%error, "cache write failed; the decision stands");
+            }
+        }
+    }
+
+    pub async fn record(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {
+        self.store.get(id).await
+    }
+
+    pub async fn records(
+        &self,
+        limit: u16,
+        before: Option<DecisionId>,
+    ) -> Result<DecisionPage, StoreError> {
+        self.store.list(limit, before).await
+    }
+
+    pub async fn readiness(&self) -> Readiness {
+        let cache = match &self.cache {
+            Some(cache) => Some(cache.ping().await),
+            None => None,
+        };
+        Readiness {
+            cache,
+            store: self.store.ping().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,416 @@
+//! The flow's rules, one port at a time, with mockall mocks: which port is
+//! called, how often, with what and in which order.
+
+use std::sync::Arc;
+
+use mockall::Sequence;
+use mockall::predicate::always;
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+
+use super::*;
+use crate::decision::Outcome;
+use crate::ports::{MockDecisionCache, MockDecisionStore, MockScorer};
+
+const VERSION: &str = "test-model-1";
+const THRESHOLD: f32 = 0.2;
+
+fn application(age: i64) -> Application {
+    let mut body: Value =
+        serde_json::from_str(include_str!("../../testdata/example-application.json")).unwrap();
+    body["age_years"] = age.into();
+    Application::from_json(body.as_object().unwrap()).unwrap()
+}
+
+fn key(application: &Application) -> CacheKey {
+    CacheKey::for_application(VERSION, application)
+}
+
+fn verdict(probability: f32) -> Verdict {
+    Verdict::from_model(probability, THRESHOLD, VERSION)
+}
+
+fn scorer() -> MockScorer {
+    let mut scorer = MockScorer::new();
+    scorer.expect_model().return_const(ModelInfo {
+        version: VERSION.to_owned(),
+        threshold: THRESHOLD,
+        card: Value::Null,
+    });
+    scorer
+}
+
+fn service(
+    cache: Option<MockDecisionCache>,
+    store: MockDecisionStore,
+    scorer: MockScorer,
+) -> DecisionService {
+    let cache = cache.map(|cache| Arc::new(cache) as Arc<dyn DecisionCache>);
+    DecisionService::new(cache, Arc::new(store), Arc::new(scorer))
+}
+
+/// A store that expects exactly one append and checks it with `check`.
+fn store_expecting(check: impl Fn(&[DecisionRecord]) + Send + 'static) -> MockDecisionStore {
+    let mut store = MockDecisionStore::new();
+    store.expect_append().times(1).returning(move |records| {
+        check(records);
+        Ok(())
+    });
+    store
+}
+
+fn store_never_called() -> MockDecisionStore {
+    let mut store = MockDecisionStore::new();
+    store.expect_append().never();
+    store
+}
+
+#[tokio::test]
+async fn a_miss_reads_the_cache_scores_writes_the_cache_then_logs_in_that_order() {
+    let app = application(67);
+    let mut order = Sequence::new();
+    let mut cache = MockDecisionCache::new();
+    let mut scorer = scorer();
+    let mut store = MockDecisionStore::new();
+
+    let expected_key = key(&app);
+    cache
+        .expect_read()
+        .withf(move |keys| keys == [expected_key.clone()])
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(vec![CacheEntry::Missing]));
+    let expected_app = app.clone();
+    scorer
+        .expect_score()
+        .withf(move |applications| applications == [expected_app.clone()])
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(vec![0.125]));
+    let expected_entry = (key(&app), verdict(0.125));
+    cache
+        .expect_write()
+        .withf(move |entries| entries == [expected_entry.clone()])
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(()));
+    let logged_app = app.clone();
+    store
+        .expect_append()
+        .withf(move |records| {
+            records.len() == 1
+                && records[0].source == Source::Model
+                && records[0].request == logged_app
+        })
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(()));
+
+    let served = service(Some(cache), store, scorer)
+        .decide(app)
+        .await
+        .unwrap();
+
+    assert_eq!(served.source, Source::Model);
+    assert_eq!(served.cache, CacheStatus::Miss);
+    assert_eq!(served.decision.verdict, verdict(0.125));
+    assert_eq!(served.decision.verdict.decision, Outcome::Approve);
+}
+
+#[tokio::test]
+async fn a_hit_serves_the_cached_verdict_under_a_new_id_and_logs_it_without_scoring() {
+    let app = application(67);
+    let cached = verdict(0.5);
+    let mut cache = MockDecisionCache::new();
+    let mut scorer = scorer();
+
+    let found = cached.clone();
+    let expected_key = key(&app);
+    cache
+        .expect_read()
+        .withf(move |keys| keys == [expected_key.clone()])
+        .times(1)
+        .returning(move |_| Ok(vec![CacheEntry::Found(found.clone())]));
+    cache.expect_write().never();
+    scorer.expect_score().never();
+    let logged_verdict = cached.clone();
+    let logged_app = app.clone();
+    let store = store_expecting(move |records| {
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].source, Source::Cache);
+        assert_eq!(records[0].request, logged_app);
+        assert_eq!(records[0].response.verdict, logged_verdict);
+        assert_eq!(records[0].decision_id, records[0].response.decision_id);
+    });
+
+    let service = service(Some(cache), store, scorer);
+    let served = service.decide(app).await.unwrap();
+
+    assert_eq!(served.source, Source::Cache);
+    assert_eq!(served.cache, CacheStatus::Hit);
+    assert_eq!(served.decision.verdict, cached);
+    assert_eq!(served.decision.verdict.decision, Outcome::Decline);
+}
+
+#[tokio::test]
+async fn every_serving_gets_its_own_decision_id() {
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .times(2)
+        .returning(|_| Ok(vec![CacheEntry::Found(verdict(0.5))]));
+    let mut store = MockDecisionStore::new();
+    store.expect_append().times(2).returning(|_| Ok(()));
+    let service = service(Some(cache), store, scorer());
+
+    let first = service.decide(application(67)).await.unwrap();
+    let second = service.decide(application(67)).await.unwrap();
+
+    assert!(first.decision.decision_id < second.decision.decision_id);
+    assert_eq!(first.decision.verdict, second.decision.verdict);
+}
+
+#[tokio::test]
+async fn a_failed_cache_read_falls_back_to_the_model_and_still_logs() {
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .times(1)
+        .returning(|_| Err(CacheError::Unavailable("connection refused".into())));
+    // The write is still tried: the cache may be back by then.
+    cache.expect_write().times(1).returning(|_| Ok(()));
+    let mut scorer = scorer();
+    scorer.expect_score().times(1).returning(|_| Ok(vec![0.3]));
+    let store = store_expecting(|records| assert_eq!(records[0].source, Source::Model));
+
+    let served = service(Some(cache), store, scorer)
+        .decide(application(67))
+        .await
+        .unwrap();
+
+    assert_eq!(served.cache, CacheStatus::Miss);
+    assert_eq!(served.decision.verdict, verdict(0.3));
+}
+
+#[tokio::test]
+async fn a_failed_cache_write_keeps_the_decision_and_logs_it() {
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .times(1)
+        .returning(|_| Ok(vec![CacheEntry::Missing]));
+    cache
+        .expect_write()
+        .times(1)
+        .returning(|_| Err(CacheError::TimedOut(50)));
+    let mut scorer = scorer();
+    scorer.expect_score().times(1).returning(|_| Ok(vec![0.3]));
+    let store = store_expecting(|records| assert_eq!(records[0].response.verdict, verdict(0.3)));
+
+    let served = service(Some(cache), store, scorer)
+        .decide(application(67))
+        .await
+        .unwrap();
+
+    assert_eq!(served.source, Source::Model);
+}
+
+#[tokio::test]
+async fn an_unreadable_cache_entry_is_a_miss_and_is_overwritten() {
+    let app = application(67);
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .times(1)
+        .returning(|_| Ok(vec![CacheEntry::Unreadable("not JSON".into())]));
+    let expected_entry = (key(&app), verdict(0.3));
+    cache
+        .expect_write()
+        .withf(move |entries| entries == [expected_entry.clone()])
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut scorer = scorer();
+    scorer.expect_score().times(1).returning(|_| Ok(vec![0.3]));
+    let store = store_expecting(|records| assert_eq!(records[0].source, Source::Model));
+
+    let served = service(Some(cache), store, scorer)
+        .decide(app)
+        .await
+        .unwrap();
+
+    assert_eq!(served.cache, CacheStatus::Miss);
+}
+
+#[tokio::test]
+async fn a_cache_answering_the_wrong_number_of_entries_is_ignored() {
+    let mut cache = MockDecisionCache::new();
+    cache.expect_read().times(1).returning(|_| Ok(vec![]));
+    cache.expect_write().times(1).returning(|_| Ok(()));
+    let mut scorer = scorer();
+    scorer.expect_score().times(1).returning(|_| Ok(vec![0.3]));
+    let store = store_expecting(|records| assert_eq!(records.len(), 1));
+
+    let served = service(Some(cache), store, scorer)
+        .decide(application(67))
+        .await
+        .unwrap();
+
+    assert_eq!(served.decision.verdict, verdict(0.3));
+}
+
+#[tokio::test]
+async fn a_scorer_error_returns_no_decision_and_touches_neither_cache_write_nor_log() {
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .times(1)
+        .returning(|_| Ok(vec![CacheEntry::Missing]));
+    cache.expect_write().never();
+    let mut scorer = scorer();
+    scorer
+        .expect_score()
+        .times(1)
+        .returning(|_| Err(ScoringError("tensor shape mismatch".into())));
+
+    let outcome = service(Some(cache), store_never_called(), scorer)
+        .decide(application(67))
+        .await;
+
+    assert!(
+        matches!(outcome, Err(DecideError::ModelUnavailable(_))),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_scorer_answering_the_wrong_number_of_probabilities_is_an_error() {
+    let mut scorer = scorer();
+    scorer
+        .expect_score()
+        .times(1)
+        .returning(|_| Ok(vec![0.1, 0.2]));
+
+    let outcome = service(None, store_never_called(), scorer)
+        .decide(application(67))
+        .await;
+
+    assert!(
+        matches!(outcome, Err(DecideError::ModelUnavailable(_))),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_store_error_returns_no_decision() {
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .times(1)
+        .returning(|_| Ok(vec![CacheEntry::Missing]));
+    cache.expect_write().times(1).returning(|_| Ok(()));
+    let mut scorer = scorer();
+    scorer.expect_score().times(1).returning(|_| Ok(vec![0.3]));
+    let mut store = MockDecisionStore::new();
+    store
+        .expect_append()
+        .times(1)
+        .returning(|_| Err(StoreError::Unavailable("connection reset".into())));
+
+    let outcome = service(Some(cache), store, scorer)
+        .decide(application(67))
+        .await;
+
+    assert!(
+        matches!(outcome, Err(DecideError::LogUnavailable(_))),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_cache_every_decision_is_scored_and_logged() {
+    let mut scorer = scorer();
+    scorer.expect_score().times(1).returning(|_| Ok(vec![0.9]));
+    let store = store_expecting(|records| assert_eq!(records[0].source, Source::Model));
+
+    let served = service(None, store, scorer)
+        .decide(application(67))
+        .await
+        .unwrap();
+
+    assert_eq!(served.cache, CacheStatus::Off);
+    assert_eq!(served.decision.verdict.decision, Outcome::Decline);
+}
+
+#[tokio::test]
+async fn a_batch_scores_only_its_misses_in_one_call_and_logs_everything_in_input_order() {
+    let apps = vec![application(30), application(40), application(50)];
+    let mut cache = MockDecisionCache::new();
+    let keys: Vec<CacheKey> = apps.iter().map(key).collect();
+    cache
+        .expect_read()
+        .withf(move |asked| asked == keys.as_slice())
+        .times(1)
+        .returning(|_| {
+            Ok(vec![
+                CacheEntry::Missing,
+                CacheEntry::Found(verdict(0.7)),
+                CacheEntry::Missing,
+            ])
+        });
+    let written = vec![(key(&apps[0]), verdict(0.1)), (key(&apps[2]), verdict(0.3))];
+    cache
+        .expect_write()
+        .withf(move |entries| entries == written.as_slice())
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut scorer = scorer();
+    let misses = vec![apps[0].clone(), apps[2].clone()];
+    scorer
+        .expect_score()
+        .withf(move |asked| asked == misses.as_slice())
+        .times(1)
+        .returning(|_| Ok(vec![0.1, 0.3]));
+    let logged_apps = apps.clone();
+    let store = store_expecting(move |records| {
+        let sources: Vec<Source> = records.iter().map(|r| r.source).collect();
+        assert_eq!(sources, vec![Source::Model, Source::Cache, Source::Model]);
+        let requests: Vec<Application> = records.iter().map(|r| r.request.clone()).collect();
+        assert_eq!(requests, logged_apps);
+    });
+
+    let served = service(Some(cache), store, scorer)
+        .decide_all(apps)
+        .await
+        .unwrap();
+
+    let probabilities: Vec<f64> = served
+        .iter()
+        .map(|s| s.decision.verdict.probability_of_default)
+        .collect();
+    assert_eq!(probabilities, vec![0.1, 0.7, 0.3]);
+}
+
+#[tokio::test]
+async fn reads_of_the_log_go_to_the_store() {
+    let id = DecisionId::mint();
+    let mut store = MockDecisionStore::new();
+    store
+        .expect_get()
+        .with(mockall::predicate::eq(id))
+        .times(1)
+        .returning(|_| Ok(None));
+    store
+        .expect_list()
+        .with(mockall::predicate::eq(10), always())
+        .times(1)
+        .returning(|_, _| {
+            Ok(DecisionPage {
+                items: vec![],
+                next: None,
+            })
+        });
+    let service = service(None, store, scorer());
+
+    assert_eq!(service.record(id).await.unwrap(), None);
+    assert_eq!(service.records(10, Some(id)).await.unwrap().items, vec![]);
+}
