@@ -1,0 +1,12 @@
+//! In-memory adapters of the decision cache and the decision log.
+//!
+//! They serve a service run with nothing installed, and they are the fakes
+//! that the test suite runs the whole app on. They behave like the real
+//! adapters in everything a caller can see (the port contract tests in
+//! `tests/` run the same checks over both), but keep nothing across restarts.
+
+mod decision_cache_in_memory;
+mod decision_store_in_memory;
+
+pub use decision_cache_in_memory::MemoryDecisionCache;
+pub use decision_store_in_memory::MemoryDecisionStore;

@@ -1,0 +1,165 @@
+//! The model card: what the service reads from it, and the checks that a
+//! card describes a model this service can feed.
+//!
+//! The whole card is served by `GET /v1/model`; only the fields below are
+//! read. A card whose features, order or encodings differ from the
+//! contract's would make the model score different inputs than it was
+//! trained on, silently, so such a card is refused at load.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::features::{ExpectedFeature, expected_features};
+
+#[derive(Debug, Deserialize)]
+pub struct Card {
+    pub version: String,
+    pub threshold: f32,
+    pub model: CardModel,
+    pub features: Vec<CardFeature>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CardModel {
+    /// SHA-256 of the model file the card describes.
+    pub sha256: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CardFeature {
+    pub name: String,
+    pub kind: String,
+    pub encoding: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct CardCode {
+    value: Value,
+    code: u8,
+}
+
+impl Card {
+    /// Parses a card and checks it against the contract's features.
+    pub fn parse(text: &str) -> Result<(Card, Value), String> {
+        let whole: Value = serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))?;
+        let card: Card = serde_json::from_value(whole.clone())
+            .map_err(|error| format!("not a model card: {error}"))?;
+        if card.version.trim().is_empty() {
+            return Err("the version is empty".to_owned());
+        }
+        if !(card.threshold > 0.0 && card.threshold < 1.0) {
+            return Err(format!("the threshold {} is not between 0 and 1", card.threshold));
+        }
+        card.check_features(&expected_features())?;
+        Ok((card, whole))
+    }
+
+    fn check_features(&self, expected: &[ExpectedFeature]) -> Result<(), String> {
+        let names: Vec<&str> = self.features.iter().map(|f| f.name.as_str()).collect();
+        let expected_names: Vec<&str> = expected.iter().map(|f| f.name).collect();
+        if names != expected_names {
+            return Err(format!(
+                "its features are [{}], the contract's are [{}]",
+                names.join(", "),
+                expected_names.join(", ")
+            ));
+        }
+        for (feature, want) in self.features.iter().zip(expected) {
+            if feature.kind != want.kind {
+                return Err(format!(
+                    "feature {} is of kind {}, the contract's is {}",
+                    want.name, feature.kind, want.kind
+                ));
+            }
+            if want.codes.is_empty() {
+                continue;
+            }
+            let codes: Vec<CardCode> = serde_json::from_value(feature.encoding.clone())
+                .map_err(|error| format!("feature {} has no value codes: {error}", want.name))?;
+            let codes: Vec<(Value, u8)> = codes.into_iter().map(|c| (c.value, c.code)).collect();
+            if codes != want.codes {
+                return Err(format!(
+                    "feature {} encodes {} where the contract encodes {}",
+                    want.name,
+                    describe(&codes),
+                    describe(&want.codes)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(codes: &[(Value, u8)]) -> String {
+    let pairs: Vec<String> = codes
+        .iter()
+        .map(|(value, code)| format!("{value}={code}"))
+        .collect();
+    pairs.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const BUILT_IN: &str = include_str!("../../../model/credit-model.card.json");
+
+    fn edited(edit: impl FnOnce(&mut Value)) -> String {
+        let mut card: Value = serde_json::from_str(BUILT_IN).unwrap();
+        edit(&mut card);
+        card.to_string()
+    }
+
+    #[test]
+    fn the_built_in_card_matches_the_contract() {
+        let (card, _) = Card::parse(BUILT_IN).unwrap();
+        assert_eq!(card.version, "german-credit-2026.11.0");
+    }
+
+    #[test]
+    fn swapped_codes_are_refused() {
+        let text = edited(|card| {
+            card["features"][0]["encoding"][0]["code"] = json!(1);
+            card["features"][0]["encoding"][1]["code"] = json!(0);
+        });
+        let error = Card::parse(&text).unwrap_err();
+        assert!(
+            error.starts_with("feature checking_account encodes \"below_0\"=1, \"0_to_200\"=0"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_missing_feature_is_refused() {
+        let text = edited(|card| {
+            card["features"].as_array_mut().unwrap().remove(17);
+        });
+        let error = Card::parse(&text).unwrap_err();
+        assert!(error.starts_with("its features are ["), "{error}");
+    }
+
+    #[test]
+    fn reordered_features_are_refused() {
+        let text = edited(|card| card["features"].as_array_mut().unwrap().swap(1, 4));
+        assert!(Card::parse(&text).is_err());
+    }
+
+    #[test]
+    fn a_changed_kind_is_refused() {
+        let text = edited(|card| card["features"][4]["kind"] = json!("integer"));
+        assert_eq!(
+            Card::parse(&text).unwrap_err(),
+            "feature credit_amount is of kind integer, the contract's is number"
+        );
+    }
+
+    #[test]
+    fn a_threshold_out_of_range_is_refused() {
+        let text = edited(|card| card["threshold"] = json!(1.5));
+        assert_eq!(
+            Card::parse(&text).unwrap_err(),
+            "the threshold 1.5 is not between 0 and 1"
+        );
+    }
+}
