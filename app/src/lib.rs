@@ -1,0 +1,14 @@
+//! The credit-decisions HTTP service: the contract's endpoints over the
+//! decision flow of the `domain` crate, on the adapters the configuration
+//! selects.
+
+pub mod config;
+mod json_body;
+pub mod problem;
+mod routes;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use routes::BATCH_MAX;
+pub use startup::{Adapters, BackendNames, Service, StartupError};

@@ -1,0 +1,39 @@
+//! `credit-decisions`: serves the contract on the configured adapters.
+//!
+//! With no configuration it runs on in-memory adapters and the built-in
+//! model, on 127.0.0.1:8080.
+
+use std::process::ExitCode;
+
+use credit_decisions::{Config, Service, telemetry};
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("credit-decisions: configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let service = match Service::build(&config).await {
+        Ok(service) => service,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            eprintln!("credit-decisions: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %service.addr(), "serving credit decisions");
+    match service.run_until_stopped().await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}

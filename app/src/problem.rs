@@ -1,0 +1,168 @@
+//! Every error the service answers, as RFC 9457 `application/problem+json`.
+//!
+//! Handlers return a [`Problem`]; this is the one place that decides its
+//! status, type, title and headers.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
+use actix_web::{HttpResponse, ResponseError};
+use domain::FieldError;
+use serde::Serialize;
+
+/// Where problem types are documented.
+const TYPE_BASE: &str = "https://credit-decisions.dev/problems/";
+
+/// Seconds a client should wait before retrying when a backend is down.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("{0}")]
+    MalformedBody(String),
+    #[error("a valid bearer key is required")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{method} is not allowed here; allowed: {allowed}")]
+    MethodNotAllowed { method: String, allowed: &'static str },
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{title}")]
+    Invalid {
+        title: &'static str,
+        errors: Vec<FieldError>,
+    },
+    /// A required backend (the decision log, the model) cannot serve. The
+    /// reason is logged, never shown: it may name hosts or internals.
+    #[error("{what} is unavailable")]
+    Unavailable { what: &'static str, reason: String },
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl Problem {
+    pub fn invalid_application(errors: Vec<FieldError>) -> Self {
+        Problem::Invalid {
+            title: "Invalid application",
+            errors,
+        }
+    }
+
+    pub fn invalid_query(errors: Vec<FieldError>) -> Self {
+        Problem::Invalid {
+            title: "Invalid query",
+            errors,
+        }
+    }
+
+    fn kind_and_title(&self) -> (&'static str, &str) {
+        match self {
+            Problem::MalformedBody(_) => ("malformed-body", "Malformed body"),
+            Problem::Unauthorized => ("unauthorized", "Unauthorized"),
+            Problem::NotFound(_) => ("not-found", "Not found"),
+            Problem::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            Problem::PayloadTooLarge { .. } => ("payload-too-large", "Body too large"),
+            Problem::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Problem::Invalid { title, .. } => ("validation", title),
+            Problem::Unavailable { .. } => ("unavailable", "Service unavailable"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Problem::Invalid { errors, .. } if errors.len() == 1 => "1 field is invalid".to_owned(),
+            Problem::Invalid { errors, .. } => format!("{} fields are invalid", errors.len()),
+            Problem::Unavailable { what, .. } => {
+                format!("{what} is unavailable; retry in {RETRY_AFTER_SECS} seconds")
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Problem::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            Problem::Unauthorized => StatusCode::UNAUTHORIZED,
+            Problem::NotFound(_) => StatusCode::NOT_FOUND,
+            Problem::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Problem::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Problem::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (kind, title) = self.kind_and_title();
+        if let Problem::Unavailable { reason, .. } = self {
+            tracing::error!(problem = %self, %reason, "answering 503");
+        }
+        let body = Body {
+            kind: format!("{TYPE_BASE}{kind}"),
+            title,
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                Problem::Invalid { errors, .. } => Some(errors),
+                _ => None,
+            },
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((CONTENT_TYPE, "application/problem+json"));
+        match self {
+            Problem::MethodNotAllowed { allowed, .. } => {
+                response.insert_header((ALLOW, *allowed));
+            }
+            Problem::Unavailable { .. } => {
+                response.insert_header((RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+            }
+            Problem::Unauthorized => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            _ => {}
+        }
+        response.json(body)
+    }
+}
+
+impl From<domain::DecideError> for Problem {
+    fn from(error: domain::DecideError) -> Self {
+        let what = match error {
+            domain::DecideError::ModelUnavailable(_) => "the model",
+            domain::DecideError::LogUnavailable(_) => "the decision log",
+        };
+        Problem::Unavailable {
+            what,
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<domain::StoreError> for Problem {
+    fn from(error: domain::StoreError) -> Self {
+        match error {
+            domain::StoreError::UnknownCursor(id) => Problem::invalid_query(vec![FieldError::new(
+                "before",
+                format!("no logged decision has the id {id}"),
+            )]),
+            domain::StoreError::Unavailable(reason) => Problem::Unavailable {
+                what: "the decision log",
+                reason,
+            },
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! `/v1/decisions`: decide applications, read the decision log.
+//!
+//! Thin handlers: parse at the edge, call the service, map the outcome.
+
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+use domain::{Application, CacheStatus, DecisionId, DecisionService, FieldError, Served};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::json_body::{self, BATCH_LIMIT, SINGLE_LIMIT, json_kind};
+use crate::problem::Problem;
+
+/// Most applications one batch may hold.
+pub const BATCH_MAX: usize = 1000;
+/// Page size bounds of `GET /v1/decisions`.
+const LIMIT_MAX: u16 = 1000;
+const LIMIT_DEFAULT: u16 = 50;
+
+/// RFC 9211 `Cache-Status`, naming this service.
+fn cache_status(status: CacheStatus) -> &'static str {
+    match status {
+        CacheStatus::Hit => "credit-decisions; hit",
+        CacheStatus::Miss => "credit-decisions; fwd=miss",
+        CacheStatus::Off => "credit-decisions; fwd=uri-miss",
+    }
+}
+
+pub async fn decide(
+    request: HttpRequest,
+    payload: web::Payload,
+    service: web::Data<DecisionService>,
+) -> Result<HttpResponse, Problem> {
+    let body = json_body::read_object(&request, payload, SINGLE_LIMIT).await?;
+    let application = Application::from_json(&body).map_err(Problem::invalid_application)?;
+    let served = service.decide(application).await?;
+    tracing::info!(
+        decision_id = %served.decision.decision_id,
+        source = served.source.as_str(),
+        decision = served.decision.verdict.decision.as_str(),
+        "decided"
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Status", cache_status(served.cache)))
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(served.decision))
+}
+
+#[derive(Serialize)]
+struct BatchDecisions {
+    decisions: Vec<domain::Decision>,
+}
+
+pub async fn decide_batch(
+    request: HttpRequest,
+    payload: web::Payload,
+    service: web::Data<DecisionService>,
+) -> Result<HttpResponse, Problem> {
+    let body = json_body::read_object(&request, payload, BATCH_LIMIT).await?;
+    let applications = parse_batch(body).map_err(Problem::invalid_application)?;
+    let served: Vec<Served> = service.decide_all(applications).await?;
+    let hits = served.iter().filter(|s| s.cache == CacheStatus::Hit).count();
+    tracing::info!(size = served.len(), hits, "decided a batch");
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(BatchDecisions {
+            decisions: served.into_iter().map(|s| s.decision).collect(),
+        }))
+}
+
+/// `{"applications": [...]}`, every application valid, or every error with
+/// its `applications[i].field` path.
+fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, Vec<FieldError>> {
+    let mut errors: Vec<FieldError> = body
+        .keys()
+        .filter(|key| *key != "applications")
+        .map(|key| FieldError::new(key.as_str(), "is not a known field"))
+        .collect();
+    let items = match body.remove("applications") {
+        None => {
+            errors.insert(0, FieldError::new("applications", "is required"));
+            return Err(errors);
+        }
+        Some(Value::Array(items)) if (1..=BATCH_MAX).contains(&items.len()) => items,
+        Some(Value::Array(items)) => {
+            errors.insert(
+                0,
+                FieldError::new(
+                    "applications",
+                    format!("must hold between 1 and {BATCH_MAX} applications, not {}", items.len()),
+                ),
+            );
+            return Err(errors);
+        }
+        Some(other) => {
+            errors.insert(
+                0,
+                FieldError::new("applications", format!("must be an array, not a {}", json_kind(&other))),
+            );
+            return Err(errors);
+        }
+    };
+    let mut applications = Vec::with_capacity(items.len());
+    let mut item_errors = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("applications[{i}]");
+        match item {
+            Value::Object(object) => match Application::from_json(object) {
+                Ok(application) => applications.push(application),
+                Err(failed) => item_errors.extend(failed.into_iter().map(|e| e.under(&path))),
+            },
+            other => item_errors.push(FieldError::new(
+                path,
+                format!("must be an object, not a {}", json_kind(other)),
+            )),
+        }
+    }
+    item_errors.extend(errors);
+    if item_errors.is_empty() {
+        Ok(applications)
+    } else {
+        Err(item_errors)
+    }
+}
+
+pub async fn get_one(
+    id: web::Path<String>,
+    service: web::Data<DecisionService>,
+) -> Result<HttpResponse, Problem> {
+    // A malformed id names no decision, so it is as unknown as a missing one.
+    let unknown = || Problem::NotFound(format!("no decision has the id {id}"));
+    let decision_id = DecisionId::parse(&id).ok_or_else(unknown)?;
+    let record = service.record(decision_id).await?.ok_or_else(unknown)?;
+    Ok(HttpResponse::Ok().json(record))
+}
+
+pub async fn list(
+    request: HttpRequest,
+    service: web::Data<DecisionService>,
+) -> Result<HttpResponse, Problem> {
+    let (limit, before) = parse_page_query(request.query_string())?;
+    let page = service.records(limit, before).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// `limit` (1 – 1000, default 50) and `before` (a decision id). Other
+/// parameters are ignored, as HTTP caches and proxies may add their own.
+fn parse_page_query(query: &str) -> Result<(u16, Option<DecisionId>), Problem> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|error| Problem::MalformedBody(format!("the query string is malformed: {error}")))?
+        .into_inner();
+    let mut limit = LIMIT_DEFAULT;
+    let mut before = None;
+    let mut errors = Vec::new();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "limit" => match value.parse::<u16>() {
+                Ok(n) if (1..=LIMIT_MAX).contains(&n) => limit = n,
+                _ => errors.push(FieldError::new(
+                    "limit",
+                    format!("must be an integer between 1 and {LIMIT_MAX}"),
+                )),
+            },
+            "before" => match DecisionId::parse(&value) {
+                Some(id) => before = Some(id),
+                None => errors.push(FieldError::new("before", "must be a decision_id (a UUID)")),
+            },
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok((limit, before))
+    } else {
+        Err(Problem::invalid_query(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn example() -> Value {
+        serde_json::from_str(include_str!("../../../domain/testdata/example-application.json"))
+            .unwrap()
+    }
+
+    #[test]
+    fn batch_errors_carry_indexed_paths() {
+        let mut second = example();
+        second["age_years"] = json!(12);
+        let body = json!({"applications": [example(), second, 7], "extra": true});
+        let errors = parse_batch(body.as_object().unwrap().clone()).unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                FieldError::new("applications[1].age_years", "must be between 18 and 120"),
+                FieldError::new("applications[2]", "must be an object, not a number"),
+                FieldError::new("extra", "is not a known field"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_holds_one_to_a_thousand() {
+        let empty = json!({"applications": []});
+        let errors = parse_batch(empty.as_object().unwrap().clone()).unwrap_err();
+        assert_eq!(errors[0].field, "applications");
+        let full = json!({"applications": vec![example(); BATCH_MAX]});
+        assert_eq!(parse_batch(full.as_object().unwrap().clone()).unwrap().len(), BATCH_MAX);
+        let over = json!({"applications": vec![example(); BATCH_MAX + 1]});
+        assert!(parse_batch(over.as_object().unwrap().clone()).is_err());
+    }
+
+    #[test]
+    fn page_query_defaults_and_bounds() {
+        assert_eq!(parse_page_query("").unwrap(), (50, None));
+        assert_eq!(parse_page_query("limit=1000&utm=x").unwrap(), (1000, None));
+        for bad in ["limit=0", "limit=1001", "limit=ten", "limit=-1"] {
+            assert!(parse_page_query(bad).is_err(), "{bad}");
+        }
+        assert!(parse_page_query("before=not-a-uuid").is_err());
+    }
+}

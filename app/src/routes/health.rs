@@ -1,0 +1,54 @@
+//! `/health/live` and `/health/ready`.
+//!
+//! Ready means a decision can be served and logged: the model is loaded (it
+//! is, or the service would not have started) and the decision log answers.
+//! The cache is reported but not required: without it decisions are still
+//! made, only slower.
+
+use actix_web::{HttpResponse, web};
+use domain::DecisionService;
+use serde_json::{Value, json};
+
+use crate::startup::BackendNames;
+
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "up"}))
+}
+
+pub async fn ready(
+    service: web::Data<DecisionService>,
+    names: web::Data<BackendNames>,
+) -> HttpResponse {
+    let readiness = service.readiness().await;
+    let component = |kind: &str, result: Result<(), String>| match result {
+        Ok(()) => json!({"status": "up", "kind": kind}),
+        Err(error) => json!({"status": "down", "kind": kind, "error": error}),
+    };
+    let cache: Value = match readiness.cache {
+        None => json!({"status": "off", "kind": "none", "required": false}),
+        Some(result) => {
+            let mut status = component(names.cache, result.map_err(|e| e.to_string()));
+            status["required"] = json!(false);
+            status
+        }
+    };
+    let store_up = readiness.store.is_ok();
+    let mut store = component(names.store, readiness.store.map_err(|e| e.to_string()));
+    store["required"] = json!(true);
+    let model = json!({
+        "status": "up",
+        "version": service.model().version,
+        "required": true,
+    });
+    let body = json!({
+        "status": if store_up { "ready" } else { "not_ready" },
+        "components": {"model": model, "store": store, "cache": cache},
+    });
+    if store_up {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", crate::problem::RETRY_AFTER_SECS.to_string()))
+            .json(body)
+    }
+}

@@ -1,0 +1,130 @@
+//! Building the service: the adapters the configuration selects, wired into
+//! the decision flow and served by actix-web.
+//!
+//! `main` and the test suite start the very same server: `main` through
+//! [`Service::build`], the tests through [`Service::build_with`] with
+//! adapters of their own (fakes, spies, real backends on fresh state).
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+use domain::{DecisionCache, DecisionService, DecisionStore, Scorer};
+use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
+use onnx_scorer::{ModelLoadError, OnnxScorer};
+use thiserror::Error;
+
+use crate::config::{CacheConfig, Config, StoreConfig};
+use crate::routes;
+
+#[derive(Debug, Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Model(#[from] ModelLoadError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the {0} adapter is not part of this build")]
+    NotBuilt(&'static str),
+}
+
+/// What each port is plugged into, by name, for `/health/ready`.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendNames {
+    pub cache: &'static str,
+    pub store: &'static str,
+}
+
+/// The adapters the service runs on.
+pub struct Adapters {
+    pub cache: Option<Arc<dyn DecisionCache>>,
+    pub store: Arc<dyn DecisionStore>,
+    pub scorer: Arc<dyn Scorer>,
+    pub names: BackendNames,
+}
+
+impl Adapters {
+    /// The adapters the configuration selects, connected and ready.
+    pub async fn for_config(config: &Config) -> Result<Self, StartupError> {
+        let scorer = match &config.model {
+            None => OnnxScorer::built_in()?,
+            Some(path) => OnnxScorer::from_path(path)?,
+        };
+        let (cache, cache_name): (Option<Arc<dyn DecisionCache>>, _) = match &config.cache {
+            CacheConfig::Memory => (
+                Some(Arc::new(MemoryDecisionCache::new(config.cache_ttl))),
+                "memory",
+            ),
+            CacheConfig::None => (None, "none"),
+            CacheConfig::Redis { .. } => return Err(StartupError::NotBuilt("redis")),
+        };
+        let (store, store_name): (Arc<dyn DecisionStore>, _) = match &config.store {
+            StoreConfig::Memory => (Arc::new(MemoryDecisionStore::new()), "memory"),
+            StoreConfig::Postgres { .. } => return Err(StartupError::NotBuilt("postgres")),
+        };
+        Ok(Self {
+            cache,
+            store,
+            scorer: Arc::new(scorer),
+            names: BackendNames {
+                cache: cache_name,
+                store: store_name,
+            },
+        })
+    }
+}
+
+/// The HTTP server, bound and not yet running.
+pub struct Service {
+    addr: SocketAddr,
+    server: Server,
+}
+
+impl Service {
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        let adapters = Adapters::for_config(config).await?;
+        Self::build_with(config.addr, adapters)
+    }
+
+    /// Serves `adapters` on `addr` (port 0 picks a free port).
+    pub fn build_with(addr: SocketAddr, adapters: Adapters) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen { addr, source })?;
+        let service = web::Data::new(DecisionService::new(
+            adapters.cache,
+            adapters.store,
+            adapters.scorer,
+        ));
+        let names = web::Data::new(adapters.names);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(service.clone())
+                .app_data(names.clone())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Listen { addr, source })?
+        .run();
+        Ok(Self { addr, server })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
