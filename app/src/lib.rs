@@ -11,4 +11,5 @@ pub mod telemetry;
 
 pub use config::Config;
 pub use routes::BATCH_MAX;
+pub use actix_web::dev::ServerHandle;
 pub use startup::{Adapters, BackendNames, Service, StartupError};

@@ -1,0 +1,51 @@
+//! Test data: the contract's example application and the golden vectors the
+//! training program wrote.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The contract's example application (the data set's first row).
+pub fn example_application() -> Value {
+    serde_json::from_str(include_str!("../../../domain/testdata/example-application.json"))
+        .expect("the example application is JSON")
+}
+
+/// The example with one field replaced.
+pub fn example_with(field: &str, value: Value) -> Value {
+    let mut application = example_application();
+    application[field] = value;
+    application
+}
+
+/// One golden row: an application, its feature vector and onnxruntime's
+/// probability of default.
+pub struct Golden {
+    pub application: Value,
+    pub features: Vec<f32>,
+    pub probability_of_default: f32,
+}
+
+/// The 1,000 golden rows of `model/golden-vectors.json`.
+pub fn golden_rows() -> &'static [Golden] {
+    static ROWS: OnceLock<Vec<Golden>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        let file: Value =
+            serde_json::from_str(include_str!("../../../model/golden-vectors.json")).unwrap();
+        file["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| Golden {
+                application: row["application"].clone(),
+                features: row["features"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect(),
+                probability_of_default: row["probability_of_default"].as_f64().unwrap() as f32,
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,9 @@
+//! What every scenario needs: the app running on chosen adapters, spies
+//! around each port, a client that speaks the contract, and test data.
+
+pub mod data;
+pub mod faults;
+pub mod spies;
+pub mod test_app;
+
+pub use test_app::{TestApp, TestBackends};

@@ -1,0 +1,168 @@
+//! `TestApp`: the whole service on port 0, on the adapters a test chooses,
+//! each wrapped in a spy, with a client that speaks the contract.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use app::ServerHandle;
+use app::{Adapters, BackendNames, Service};
+use domain::{DecisionCache, DecisionStore, Scorer};
+use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
+use onnx_scorer::OnnxScorer;
+use reqwest::{Method, Response};
+use serde_json::Value;
+
+use super::spies::{CallOrder, SpyCache, SpyScorer, SpyStore};
+
+/// The built-in model, loaded once for the whole suite.
+pub fn built_in_scorer() -> OnnxScorer {
+    static SCORER: OnceLock<OnnxScorer> = OnceLock::new();
+    SCORER
+        .get_or_init(|| OnnxScorer::built_in().expect("the built-in model loads"))
+        .clone()
+}
+
+/// The adapters an app runs on, before the spies go around them.
+pub struct TestBackends {
+    pub cache: Option<Arc<dyn DecisionCache>>,
+    pub store: Arc<dyn DecisionStore>,
+    pub scorer: Arc<dyn Scorer>,
+    pub names: BackendNames,
+}
+
+impl TestBackends {
+    /// Fresh, empty in-memory adapters and the built-in model.
+    pub fn memory() -> Self {
+        Self {
+            cache: Some(Arc::new(MemoryDecisionCache::new(Duration::from_secs(3600)))),
+            store: Arc::new(MemoryDecisionStore::new()),
+            scorer: Arc::new(built_in_scorer()),
+            names: BackendNames {
+                cache: "memory",
+                store: "memory",
+            },
+        }
+    }
+
+    pub fn with_cache(mut self, cache: Option<Arc<dyn DecisionCache>>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    pub fn with_store(mut self, store: Arc<dyn DecisionStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    pub fn with_scorer(mut self, scorer: Arc<dyn Scorer>) -> Self {
+        self.scorer = scorer;
+        self
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    client: reqwest::Client,
+    pub order: CallOrder,
+    /// `None` when the app runs without a cache.
+    pub cache: Option<Arc<SpyCache>>,
+    pub store: Arc<SpyStore>,
+    pub scorer: Arc<SpyScorer>,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// The app on fresh in-memory adapters.
+    pub async fn on_memory() -> Self {
+        Self::spawn(TestBackends::memory()).await
+    }
+
+    pub async fn spawn(backends: TestBackends) -> Self {
+        let order = CallOrder::default();
+        let cache = backends
+            .cache
+            .map(|cache| Arc::new(SpyCache::new(cache, order.clone())));
+        let store = Arc::new(SpyStore::new(backends.store, order.clone()));
+        let scorer = Arc::new(SpyScorer::new(backends.scorer, order.clone()));
+        let adapters = Adapters {
+            cache: cache.clone().map(|spy| spy as Arc<dyn DecisionCache>),
+            store: store.clone(),
+            scorer: scorer.clone(),
+            names: backends.names,
+        };
+        let service = Service::build_with("127.0.0.1:0".parse().unwrap(), adapters)
+            .expect("the app starts on a free port");
+        let base = format!("http://{}", service.addr());
+        let handle = service.handle();
+        tokio::spawn(service.run_until_stopped());
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            order,
+            cache,
+            store,
+            scorer,
+            handle,
+        }
+    }
+
+    pub fn cache(&self) -> &SpyCache {
+        self.cache.as_deref().expect("this app runs with a cache")
+    }
+
+    pub async fn post_decision(&self, application: &Value) -> Response {
+        self.post_json("/v1/decisions", application).await
+    }
+
+    pub async fn post_batch(&self, applications: &[Value]) -> Response {
+        self.post_json("/v1/decisions/batch", &serde_json::json!({"applications": applications}))
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.post_raw(path, Some("application/json"), body.to_string().into_bytes())
+            .await
+    }
+
+    /// A POST with any body and content type (`None` sends no Content-Type).
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Response {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        request.send().await.expect("the app answers")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).await
+    }
+
+    pub async fn request(&self, method: Method, path: &str) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .send()
+            .await
+            .expect("the app answers")
+    }
+
+    pub async fn get_decision(&self, id: &str) -> Response {
+        self.get(&format!("/v1/decisions/{id}")).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Fails unless no request reached the cache, the model or the log.
+    pub fn assert_nothing_reached_the_ports(&self) {
+        pretty_assertions::assert_eq!(self.order.calls(), vec![], "calls made to the ports");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting and let the workers wind down; nothing waits on it.
+        drop(self.handle.stop(false));
+    }
+}
+

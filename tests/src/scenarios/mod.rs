@@ -1,0 +1,40 @@
+//! The scenarios. Each module writes its checks once as functions over a
+//! `TestApp`; its `#[tokio::test]`s run them on the backends that apply.
+
+mod decision_flow;
+mod health;
+mod model;
+mod negative_paths;
+mod port_contracts;
+mod reading_the_log;
+
+use pretty_assertions::assert_eq;
+use reqwest::Response;
+use serde_json::Value;
+
+/// Asserts a problem+json answer of `status` and `kind` (the last part of
+/// its type URI) and returns its body.
+pub async fn expect_problem(response: Response, status: u16, kind: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        header(&response, "content-type").as_deref(),
+        Some("application/problem+json"),
+        "content type"
+    );
+    let body: Value = response.json().await.expect("a JSON problem body");
+    assert_eq!(
+        body["type"],
+        format!("https://credit-decisions.dev/problems/{kind}"),
+        "problem type of {body}"
+    );
+    assert_eq!(body["status"], status, "status in the body");
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+pub fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_owned())
+}

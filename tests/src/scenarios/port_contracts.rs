@@ -1,0 +1,156 @@
+//! The port contracts: one set of checks per port, run over every adapter
+//! of that port. Passing them is what lets the in-memory fakes stand in for
+//! the real backends in the rest of the suite.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::{
+    CacheEntry, CacheKey, DecisionCache, DecisionId, DecisionRecord, DecisionStore, Outcome,
+    Source, StoreError, Verdict,
+};
+use pretty_assertions::assert_eq;
+
+use crate::harness::data::{example_application, example_with};
+
+fn key(n: u32) -> CacheKey {
+    let application = example_with("age_years", serde_json::json!(20 + n));
+    CacheKey::for_application("contract-test", &domain::Application::from_json(application.as_object().unwrap()).unwrap())
+}
+
+fn verdict(probability: f64) -> Verdict {
+    Verdict {
+        decision: if probability < 0.5 { Outcome::Approve } else { Outcome::Decline },
+        probability_of_default: probability,
+        model_version: "contract-test".to_owned(),
+    }
+}
+
+/// Everything a `DecisionCache` must do. `make` builds an empty cache with
+/// the given time to live.
+pub async fn cache_contract<F, Fut>(make: F)
+where
+    F: Fn(Duration) -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn DecisionCache>>,
+{
+    let cache = make(Duration::from_secs(3600)).await;
+    cache.ping().await.expect("a fresh cache answers");
+
+    assert_eq!(cache.read(&[]).await.unwrap(), vec![]);
+    assert_eq!(
+        cache.read(&[key(1), key(2)]).await.unwrap(),
+        vec![CacheEntry::Missing, CacheEntry::Missing]
+    );
+
+    cache.write(&[(key(1), verdict(0.125)), (key(2), verdict(0.75))]).await.unwrap();
+    cache.write(&[]).await.unwrap();
+    assert_eq!(
+        cache.read(&[key(2), key(3), key(1)]).await.unwrap(),
+        vec![
+            CacheEntry::Found(verdict(0.75)),
+            CacheEntry::Missing,
+            CacheEntry::Found(verdict(0.125))
+        ],
+        "entries come back in the order of the keys asked"
+    );
+
+    // Probabilities survive the round trip exactly, as clients saw them.
+    let awkward = Verdict::from_model(0.057_359_487, 0.2326, "contract-test");
+    cache.write(&[(key(4), awkward.clone())]).await.unwrap();
+    assert_eq!(cache.read(&[key(4)]).await.unwrap(), vec![CacheEntry::Found(awkward)]);
+
+    cache.write(&[(key(1), verdict(0.25))]).await.unwrap();
+    assert_eq!(
+        cache.read(&[key(1)]).await.unwrap(),
+        vec![CacheEntry::Found(verdict(0.25))],
+        "a write replaces the entry"
+    );
+
+    let short_lived = make(Duration::from_millis(300)).await;
+    short_lived.write(&[(key(5), verdict(0.5))]).await.unwrap();
+    assert_eq!(short_lived.read(&[key(5)]).await.unwrap(), vec![CacheEntry::Found(verdict(0.5))]);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        short_lived.read(&[key(5)]).await.unwrap(),
+        vec![CacheEntry::Missing],
+        "entries expire after their time to live"
+    );
+}
+
+fn record(source: Source) -> DecisionRecord {
+    let id = DecisionId::mint();
+    DecisionRecord {
+        decision_id: id,
+        created_at: domain::decision::now_for_log(),
+        source,
+        request: domain::Application::from_json(example_application().as_object().unwrap()).unwrap(),
+        response: domain::Decision {
+            decision_id: id,
+            verdict: Verdict::from_model(0.057_359_487, 0.2326, "contract-test"),
+        },
+    }
+}
+
+fn ids(records: &[DecisionRecord]) -> Vec<DecisionId> {
+    records.iter().map(|r| r.decision_id).collect()
+}
+
+/// Everything a `DecisionStore` must do, on an empty store.
+pub async fn store_contract(store: Arc<dyn DecisionStore>) {
+    store.ping().await.expect("a fresh store answers");
+    let empty = store.list(10, None).await.unwrap();
+    assert_eq!((empty.items.len(), empty.next), (0, None));
+
+    // Minted first, appended last: the log's order is insertion order.
+    let late = record(Source::Model);
+    let a = record(Source::Model);
+    let b = record(Source::Cache);
+    let c = record(Source::Model);
+    store.append(std::slice::from_ref(&a)).await.unwrap();
+    store.append(&[b.clone(), c.clone()]).await.unwrap();
+    store.append(std::slice::from_ref(&late)).await.unwrap();
+
+    assert_eq!(store.get(b.decision_id).await.unwrap(), Some(b.clone()), "reads back equal");
+    assert_eq!(store.get(DecisionId::mint()).await.unwrap(), None);
+
+    let all = store.list(10, None).await.unwrap();
+    assert_eq!(ids(&all.items), ids(&[late.clone(), c.clone(), b.clone(), a.clone()]));
+    assert_eq!(all.items, vec![late.clone(), c.clone(), b.clone(), a.clone()]);
+    assert_eq!(all.next, None);
+
+    let first = store.list(2, None).await.unwrap();
+    assert_eq!(ids(&first.items), ids(&[late.clone(), c.clone()]));
+    assert_eq!(first.next, Some(c.decision_id));
+    let second = store.list(2, first.next).await.unwrap();
+    assert_eq!(ids(&second.items), ids(&[b.clone(), a.clone()]));
+    assert_eq!(second.next, None, "no next page when nothing older is left");
+
+    let unknown = DecisionId::mint();
+    assert!(matches!(
+        store.list(2, Some(unknown)).await,
+        Err(StoreError::UnknownCursor(id)) if id == unknown
+    ));
+
+    // An append is all or nothing: a batch with an id already logged
+    // leaves no trace.
+    let fresh = record(Source::Model);
+    assert!(store.append(&[fresh.clone(), a.clone()]).await.is_err());
+    assert_eq!(store.get(fresh.decision_id).await.unwrap(), None);
+    assert_eq!(store.list(10, None).await.unwrap().items.len(), 4);
+}
+
+mod memory {
+    use super::*;
+    use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
+
+    #[tokio::test]
+    async fn the_memory_cache_keeps_the_cache_contract() {
+        cache_contract(|ttl| async move { Arc::new(MemoryDecisionCache::new(ttl)) as Arc<dyn DecisionCache> })
+            .await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_store_contract() {
+        store_contract(Arc::new(MemoryDecisionStore::new())).await;
+    }
+}
