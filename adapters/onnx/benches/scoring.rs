@@ -1,0 +1,47 @@
+//! How long the model takes to score one application, a batch of 64 and a
+//! batch of 1,000 (the golden applications), feature encoding included.
+//!
+//!     cargo bench -p credit-decisions-onnx --bench scoring
+//!
+//! Figures and the machine they were taken on: model/README.md.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use domain::{Application, Scorer};
+use credit_decisions_onnx::OnnxScorer;
+use serde_json::Value;
+
+fn golden_applications() -> Vec<Application> {
+    let file: Value =
+        serde_json::from_str(include_str!("../../../model/golden-vectors.json")).unwrap();
+    file["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| Application::from_json(row["application"].as_object().unwrap()).unwrap())
+        .collect()
+}
+
+fn scoring(c: &mut Criterion) {
+    let scorer = OnnxScorer::built_in().expect("the built-in model loads");
+    let applications = golden_applications();
+    let mut group = c.benchmark_group("score");
+    for size in [1usize, 64, 1000] {
+        let batch = &applications[..size];
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), batch, |b, batch| {
+            b.iter(|| scorer.score(black_box(batch)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn loading(c: &mut Criterion) {
+    c.bench_function("load built-in model", |b| {
+        b.iter(|| OnnxScorer::built_in().unwrap())
+    });
+}
+
+criterion_group!(benches, scoring, loading);
+criterion_main!(benches);
