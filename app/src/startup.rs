@@ -13,6 +13,8 @@ use actix_web::{App, HttpServer, web};
 use domain::{DecisionCache, DecisionService, DecisionStore, Scorer};
 use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
 use onnx_scorer::{ModelLoadError, OnnxScorer};
+use postgres_store::{PostgresDecisionStore, PostgresStoreSettings};
+use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use thiserror::Error;
 
 use crate::config::{CacheConfig, Config, StoreConfig};
@@ -27,8 +29,10 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the {0} adapter is not part of this build")]
-    NotBuilt(&'static str),
+    #[error("the Redis cache cannot be set up: {0}")]
+    Redis(String),
+    #[error("the PostgreSQL decision log cannot be set up: {0}")]
+    Postgres(String),
 }
 
 /// What each port is plugged into, by name, for `/health/ready`.
@@ -59,11 +63,31 @@ impl Adapters {
                 "memory",
             ),
             CacheConfig::None => (None, "none"),
-            CacheConfig::Redis { .. } => return Err(StartupError::NotBuilt("redis")),
+            CacheConfig::Redis {
+                url,
+                namespace,
+                timeout,
+            } => {
+                let settings = RedisCacheSettings {
+                    url: url.clone(),
+                    namespace: namespace.clone(),
+                    ttl: config.cache_ttl,
+                    timeout: *timeout,
+                };
+                let cache = RedisDecisionCache::connect(settings)
+                    .await
+                    .map_err(StartupError::Redis)?;
+                (Some(Arc::new(cache)), "redis")
+            }
         };
         let (store, store_name): (Arc<dyn DecisionStore>, _) = match &config.store {
             StoreConfig::Memory => (Arc::new(MemoryDecisionStore::new()), "memory"),
-            StoreConfig::Postgres { .. } => return Err(StartupError::NotBuilt("postgres")),
+            StoreConfig::Postgres { url } => {
+                let store = PostgresDecisionStore::connect(&PostgresStoreSettings::new(url))
+                    .await
+                    .map_err(StartupError::Postgres)?;
+                (Arc::new(store), "postgres")
+            }
         };
         Ok(Self {
             cache,

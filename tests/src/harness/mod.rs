@@ -3,6 +3,8 @@
 
 pub mod data;
 pub mod faults;
+pub mod proxy;
+pub mod real_backends;
 pub mod spies;
 pub mod test_app;
 

@@ -12,6 +12,7 @@ use onnx_scorer::OnnxScorer;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
+use super::real_backends::RealBackends;
 use super::spies::{CallOrder, SpyCache, SpyScorer, SpyStore};
 
 /// The built-in model, loaded once for the whole suite.
@@ -28,6 +29,8 @@ pub struct TestBackends {
     pub store: Arc<dyn DecisionStore>,
     pub scorer: Arc<dyn Scorer>,
     pub names: BackendNames,
+    /// The test's own database and namespace, when on real servers.
+    pub real: Option<Arc<RealBackends>>,
 }
 
 impl TestBackends {
@@ -41,6 +44,22 @@ impl TestBackends {
                 cache: "memory",
                 store: "memory",
             },
+            real: None,
+        }
+    }
+
+    /// Redis and PostgreSQL, on a fresh database and namespace of the test's.
+    pub async fn real() -> Self {
+        let real = RealBackends::create().await;
+        Self {
+            cache: Some(Arc::new(real.cache(Duration::from_secs(3600)).await)),
+            store: Arc::new(real.store().await),
+            scorer: Arc::new(built_in_scorer()),
+            names: BackendNames {
+                cache: "redis",
+                store: "postgres",
+            },
+            real: Some(Arc::new(real)),
         }
     }
 
@@ -68,6 +87,9 @@ pub struct TestApp {
     pub cache: Option<Arc<SpyCache>>,
     pub store: Arc<SpyStore>,
     pub scorer: Arc<SpyScorer>,
+    /// The test's database and namespace, when on real servers; dropped
+    /// (and so cleaned up) with the app.
+    pub real: Option<Arc<RealBackends>>,
     handle: ServerHandle,
 }
 
@@ -75,6 +97,11 @@ impl TestApp {
     /// The app on fresh in-memory adapters.
     pub async fn on_memory() -> Self {
         Self::spawn(TestBackends::memory()).await
+    }
+
+    /// The app on Redis and PostgreSQL, on fresh state of its own.
+    pub async fn on_real() -> Self {
+        Self::spawn(TestBackends::real().await).await
     }
 
     pub async fn spawn(backends: TestBackends) -> Self {
@@ -102,8 +129,13 @@ impl TestApp {
             cache,
             store,
             scorer,
+            real: backends.real,
             handle,
         }
+    }
+
+    pub fn real(&self) -> &RealBackends {
+        self.real.as_deref().expect("this app runs on real servers")
     }
 
     pub fn cache(&self) -> &SpyCache {

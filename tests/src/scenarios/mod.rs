@@ -2,6 +2,7 @@
 //! `TestApp`; its `#[tokio::test]`s run them on the backends that apply.
 
 mod decision_flow;
+mod degradation;
 mod health;
 mod model;
 mod negative_paths;

@@ -154,3 +154,54 @@ mod memory {
         store_contract(Arc::new(MemoryDecisionStore::new())).await;
     }
 }
+
+mod real_servers {
+    use std::sync::Mutex;
+
+    use fred::prelude::*;
+
+    use super::*;
+    use crate::harness::real_backends::{RealBackends, redis_client};
+    use pretty_assertions::assert_eq;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_redis_cache_keeps_the_cache_contract() {
+        // Each cache the contract asks for gets a namespace of its own,
+        // kept (and cleaned up) until the test ends.
+        let made: Mutex<Vec<Arc<RealBackends>>> = Mutex::default();
+        let made = &made;
+        cache_contract(|ttl| async move {
+            let real = Arc::new(RealBackends::create_without_database());
+            let cache = real.cache(ttl).await;
+            made.lock().unwrap().push(real);
+            Arc::new(cache) as Arc<dyn DecisionCache>
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_postgres_store_keeps_the_store_contract() {
+        let real = RealBackends::create().await;
+        store_contract(Arc::new(real.store().await)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreadable_redis_entry_is_reported_as_such() {
+        let real = RealBackends::create_without_database();
+        let cache = real.cache(Duration::from_secs(60)).await;
+        let client = redis_client().await;
+        let _: () = client
+            .set(cache.redis_key(&key(1)), "{not a verdict", None, None, false)
+            .await
+            .unwrap();
+        let _: i64 = client
+            .custom(fred::cmd!("HSET"), vec![cache.redis_key(&key(2)), "field".into(), "value".into()])
+            .await
+            .unwrap();
+        let entries = cache.read(&[key(1), key(2), key(3)]).await.unwrap();
+        assert!(matches!(entries[0], CacheEntry::Unreadable(_)), "{entries:?}");
+        // MGET answers nil for a key of another type: nothing to use.
+        assert_eq!(entries[1..], [CacheEntry::Missing, CacheEntry::Missing]);
+        let _ = client.quit().await;
+    }
+}

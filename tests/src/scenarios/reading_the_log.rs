@@ -127,3 +127,27 @@ mod on_memory {
         assert_eq!(page, json!({"items": [], "next": null}));
     }
 }
+
+mod on_real_servers {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_decision_reads_back_by_id() {
+        super::a_decision_reads_back_by_id(&TestApp::on_real().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_go_newest_first_with_a_cursor() {
+        super::pages_go_newest_first_with_a_cursor(&TestApp::on_real().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_default_page_holds_fifty() {
+        super::the_default_page_holds_fifty(&TestApp::on_real().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bad_queries_are_422() {
+        super::bad_queries_are_422(&TestApp::on_real().await).await;
+    }
+}

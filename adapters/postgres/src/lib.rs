@@ -1,0 +1,14 @@
+//! The decision log on PostgreSQL, with sea-orm.
+//!
+//! One table, `decisions`, one row per decision served: its id, when, where
+//! its verdict came from, the verdict's columns for querying, and the request
+//! and response as JSONB exactly as served. `seq`, an identity column, is the
+//! order rows were written in: pages are read newest first along it. The
+//! schema is created and migrated at start-up by [`Migrator`].
+
+mod decision_row;
+mod decision_store_using_postgres;
+pub mod migration;
+
+pub use decision_store_using_postgres::{PostgresDecisionStore, PostgresStoreSettings};
+pub use migration::Migrator;

@@ -1,0 +1,167 @@
+//! The decision cache on Redis, with fred.
+//!
+//! Keys are `<namespace>:verdict:<sha256>`: a configurable prefix and the
+//! hash of the model version and the canonical application, never personal
+//! data. Values are the verdict as JSON, written with `SET … PX <ttl>`, so
+//! Redis expires them by itself. A batch is one `MGET` and one pipeline of
+//! `SET`s: a round trip each.
+//!
+//! The cache is an optimisation, so it must never hold a request up: every
+//! call is bounded by `timeout` (tens of milliseconds), past which it fails
+//! and the flow treats it as a miss. The client reconnects by itself, forever,
+//! when Redis goes away and comes back; the service starts even when Redis is
+//! down at the time.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::{CacheEntry, CacheError, CacheKey, DecisionCache, Verdict};
+use fred::prelude::*;
+use fred::types::config::UnresponsiveConfig;
+
+/// How often the client tries to reconnect while Redis is away.
+const RECONNECT_DELAY_MS: u32 = 200;
+
+#[derive(Debug, Clone)]
+pub struct RedisCacheSettings {
+    pub url: String,
+    pub namespace: String,
+    pub ttl: Duration,
+    /// The longest any cache call may take.
+    pub timeout: Duration,
+}
+
+pub struct RedisDecisionCache {
+    client: Client,
+    settings: RedisCacheSettings,
+}
+
+impl RedisDecisionCache {
+    /// Starts the client. It connects in the background: a Redis that is down
+    /// now only means misses until it is back.
+    pub async fn connect(settings: RedisCacheSettings) -> Result<Self, String> {
+        let config = Config::from_url(&settings.url)
+            .map_err(|error| format!("{}: not a Redis URL: {error}", settings.url))?;
+        let timeout = settings.timeout;
+        let client = Builder::from_config(config)
+            .with_connection_config(|connection| {
+                connection.connection_timeout = Duration::from_secs(1);
+                connection.internal_command_timeout = Duration::from_secs(1);
+                // A connection that stops answering (a dead peer, a black hole)
+                // is closed and re-established rather than waited on.
+                connection.unresponsive = UnresponsiveConfig {
+                    max_timeout: Some(Duration::from_secs(2)),
+                    interval: Duration::from_millis(500),
+                };
+            })
+            .with_performance_config(|performance| {
+                performance.default_command_timeout = timeout;
+            })
+            .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
+            .build()
+            .map_err(|error| format!("cannot build a Redis client: {error}"))?;
+        client.connect();
+        match tokio::time::timeout(Duration::from_secs(2), client.wait_for_connect()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "Redis is not reachable yet; caching resumes when it is"),
+            Err(_) => tracing::warn!("Redis did not answer within 2 s; caching resumes when it does"),
+        }
+        Ok(Self { client, settings })
+    }
+
+    /// The Redis key of a cache key.
+    pub fn redis_key(&self, key: &CacheKey) -> String {
+        format!("{}:verdict:{}", self.settings.namespace, key.as_str())
+    }
+
+    /// Closes the connection (at shutdown).
+    pub async fn close(&self) {
+        let _ = self.client.quit().await;
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, CacheError> {
+        match tokio::time::timeout(self.settings.timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) if *error.kind() == ErrorKind::Timeout => Err(self.timed_out()),
+            Ok(Err(error)) => Err(CacheError::Unavailable(error.to_string())),
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    fn timed_out(&self) -> CacheError {
+        CacheError::TimedOut(self.settings.timeout.as_millis() as u64)
+    }
+}
+
+#[async_trait]
+impl DecisionCache for RedisDecisionCache {
+    async fn read(&self, keys: &[CacheKey]) -> Result<Vec<CacheEntry>, CacheError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let redis_keys: Vec<String> = keys.iter().map(|key| self.redis_key(key)).collect();
+        // MGET of one key answers a bare value, not a list of one.
+        let values: Vec<Value> = if redis_keys.len() == 1 {
+            vec![self.bounded(self.client.get::<Value, _>(&redis_keys[0])).await?]
+        } else {
+            self.bounded(self.client.mget::<Vec<Value>, _>(redis_keys)).await?
+        };
+        Ok(values.into_iter().map(entry_of).collect())
+    }
+
+    async fn write(&self, entries: &[(CacheKey, Verdict)]) -> Result<(), CacheError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let ttl_ms = self.settings.ttl.as_millis() as i64;
+        let pipeline = self.client.pipeline();
+        for (key, verdict) in entries {
+            let value = serde_json::to_string(verdict).expect("a verdict serializes");
+            let _: () = pipeline
+                .set(self.redis_key(key), value, Some(Expiration::PX(ttl_ms)), None, false)
+                .await
+                .map_err(|error| CacheError::Unavailable(error.to_string()))?;
+        }
+        self.bounded(pipeline.all::<Vec<Value>>()).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        self.bounded(self.client.ping::<Value>(None)).await.map(|_| ())
+    }
+}
+
+/// What a stored value means for the flow: nothing, a verdict, or garbage.
+fn entry_of(value: Value) -> CacheEntry {
+    let text = match value {
+        Value::Null => return CacheEntry::Missing,
+        Value::String(text) => text.to_string(),
+        Value::Bytes(bytes) => match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => text,
+            Err(_) => return CacheEntry::Unreadable("not UTF-8".to_owned()),
+        },
+        other => return CacheEntry::Unreadable(format!("a {:?} value", other.kind())),
+    };
+    match serde_json::from_str::<Verdict>(&text) {
+        Ok(verdict) => CacheEntry::Found(verdict),
+        Err(error) => CacheEntry::Unreadable(format!("not a verdict: {error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_unreadable_and_nil_is_missing() {
+        assert_eq!(entry_of(Value::Null), CacheEntry::Missing);
+        assert!(matches!(entry_of(Value::from("{oops")), CacheEntry::Unreadable(_)));
+        assert!(matches!(entry_of(Value::Integer(4)), CacheEntry::Unreadable(_)));
+        let verdict = Verdict::from_model(0.25, 0.5, "v1");
+        let stored = Value::from(serde_json::to_string(&verdict).unwrap());
+        assert_eq!(entry_of(stored), CacheEntry::Found(verdict));
+    }
+}
