@@ -48,11 +48,31 @@ ensure_postgres() {
         local hba="/etc/postgresql/$version/main/pg_hba.conf"
         sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
     fi
-    say "starting PostgreSQL $version"
-    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-    for _ in $(seq 30); do postgres_answers && return 0; sleep 1; done
+    if pg_lsclusters -h | grep -q "^$version main .* down "; then
+        say "starting PostgreSQL $version (cluster main)"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        wait_for postgres_answers && return 0
+    fi
+    # No server of ours answers at the test address (none installed as a
+    # service, or one on another network): run a cluster for the tests.
+    local port cluster=credit_decisions_test
+    port=$(url_port "$CREDIT_DECISIONS_TEST_DATABASE_URL")
+    if ! pg_lsclusters -h | grep -q "^$version $cluster "; then
+        say "creating PostgreSQL cluster $version/$cluster on port $port (trust auth, local only)"
+        pg_createcluster "$version" "$cluster" --port "$port" --socketdir /tmp \
+            -- --auth=trust --username=postgres >/dev/null
+    fi
+    say "starting PostgreSQL $version/$cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start || true
+    wait_for postgres_answers && return 0
     say "PostgreSQL did not come up at $CREDIT_DECISIONS_TEST_DATABASE_URL"
     exit 1
+}
+
+# Retries a check for up to 30 seconds.
+wait_for() {
+    for _ in $(seq 60); do "$@" && return 0; sleep 0.5; done
+    return 1
 }
 
 redis_answers() {
@@ -75,8 +95,9 @@ ensure_redis() {
     fi
     say "starting Redis on port $(url_port "$CREDIT_DECISIONS_TEST_REDIS_URL")"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$(url_port "$CREDIT_DECISIONS_TEST_REDIS_URL")" \
-        --save "" --appendonly no --dir /tmp --logfile /tmp/credit-decisions-redis.log
-    for _ in $(seq 30); do redis_answers && return 0; sleep 1; done
+        --save "" --appendonly no --dir /tmp --logfile /tmp/credit-decisions-redis.log \
+        --pidfile /tmp/credit-decisions-redis.pid
+    wait_for redis_answers && return 0
     say "Redis did not come up at $CREDIT_DECISIONS_TEST_REDIS_URL"
     exit 1
 }
