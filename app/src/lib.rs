@@ -2,8 +2,13 @@
 //! decision flow of the `domain` crate, on the adapters the configuration
 //! selects.
 
+mod auth;
 pub mod config;
+mod instrumented;
 mod json_body;
+pub mod metrics;
+mod observe;
+pub mod openapi;
 pub mod problem;
 mod routes;
 pub mod startup;
@@ -12,4 +17,4 @@ pub mod telemetry;
 pub use config::Config;
 pub use routes::BATCH_MAX;
 pub use actix_web::dev::ServerHandle;
-pub use startup::{Adapters, BackendNames, Service, StartupError};
+pub use startup::{Adapters, BackendNames, ServeOptions, Service, StartupError};

@@ -5,10 +5,13 @@
 //! [`Service::build`], the tests through [`Service::build_with`] with
 //! adapters of their own (fakes, spies, real backends on fresh state).
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use domain::{DecisionCache, DecisionService, DecisionStore, Scorer};
 use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
@@ -17,7 +20,11 @@ use postgres_store::{PostgresDecisionStore, PostgresStoreSettings};
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use thiserror::Error;
 
+use crate::auth::{self, ApiKeys};
 use crate::config::{CacheConfig, Config, StoreConfig};
+use crate::instrumented::{InstrumentedCache, InstrumentedScorer, InstrumentedStore};
+use crate::metrics::Metrics;
+use crate::observe;
 use crate::routes;
 
 #[derive(Debug, Error)]
@@ -42,12 +49,24 @@ pub struct BackendNames {
     pub store: &'static str,
 }
 
+/// Closes a backend's connections once the server has stopped.
+pub type Closer = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
 /// The adapters the service runs on.
 pub struct Adapters {
     pub cache: Option<Arc<dyn DecisionCache>>,
     pub store: Arc<dyn DecisionStore>,
     pub scorer: Arc<dyn Scorer>,
     pub names: BackendNames,
+    /// Run in order after the last request is answered.
+    pub closers: Vec<Closer>,
+}
+
+/// How the server is run, beyond its adapters.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Bearer keys for `/v1/*`; `None` turns authentication off.
+    pub api_keys: Option<Vec<String>>,
 }
 
 impl Adapters {
@@ -57,6 +76,7 @@ impl Adapters {
             None => OnnxScorer::built_in()?,
             Some(path) => OnnxScorer::from_path(path)?,
         };
+        let mut closers: Vec<Closer> = Vec::new();
         let (cache, cache_name): (Option<Arc<dyn DecisionCache>>, _) = match &config.cache {
             CacheConfig::Memory => (
                 Some(Arc::new(MemoryDecisionCache::new(config.cache_ttl))),
@@ -74,10 +94,14 @@ impl Adapters {
                     ttl: config.cache_ttl,
                     timeout: *timeout,
                 };
-                let cache = RedisDecisionCache::connect(settings)
-                    .await
-                    .map_err(StartupError::Redis)?;
-                (Some(Arc::new(cache)), "redis")
+                let cache = Arc::new(
+                    RedisDecisionCache::connect(settings)
+                        .await
+                        .map_err(StartupError::Redis)?,
+                );
+                let closing = cache.clone();
+                closers.push(Box::new(move || Box::pin(async move { closing.close().await })));
+                (Some(cache), "redis")
             }
         };
         let (store, store_name): (Arc<dyn DecisionStore>, _) = match &config.store {
@@ -86,6 +110,8 @@ impl Adapters {
                 let store = PostgresDecisionStore::connect(&PostgresStoreSettings::new(url))
                     .await
                     .map_err(StartupError::Postgres)?;
+                let closing = store.clone();
+                closers.push(Box::new(move || Box::pin(async move { closing.close().await })));
                 (Arc::new(store), "postgres")
             }
         };
@@ -97,6 +123,7 @@ impl Adapters {
                 cache: cache_name,
                 store: store_name,
             },
+            closers,
         })
     }
 }
@@ -105,37 +132,68 @@ impl Adapters {
 pub struct Service {
     addr: SocketAddr,
     server: Server,
+    closers: Vec<Closer>,
 }
 
 impl Service {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let adapters = Adapters::for_config(config).await?;
-        Self::build_with(config.addr, adapters)
+        let options = ServeOptions {
+            api_keys: config.api_keys.clone(),
+        };
+        Self::build_with(config.addr, adapters, options)
     }
 
     /// Serves `adapters` on `addr` (port 0 picks a free port).
-    pub fn build_with(addr: SocketAddr, adapters: Adapters) -> Result<Self, StartupError> {
+    pub fn build_with(
+        addr: SocketAddr,
+        adapters: Adapters,
+        options: ServeOptions,
+    ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| StartupError::Listen { addr, source })?;
-        let service = web::Data::new(DecisionService::new(
-            adapters.cache,
-            adapters.store,
-            adapters.scorer,
-        ));
+        let metrics = Arc::new(Metrics::new());
+        let cache = adapters.cache.map(|inner| {
+            Arc::new(InstrumentedCache {
+                inner,
+                metrics: metrics.clone(),
+            }) as Arc<dyn DecisionCache>
+        });
+        let store = Arc::new(InstrumentedStore {
+            inner: adapters.store,
+            metrics: metrics.clone(),
+        });
+        let scorer = Arc::new(InstrumentedScorer {
+            inner: adapters.scorer,
+            metrics: metrics.clone(),
+        });
+        let service = web::Data::new(DecisionService::new(cache, store, scorer));
         let names = web::Data::new(adapters.names);
+        let metrics = web::Data::from(metrics);
+        let api_keys = web::Data::new(ApiKeys::new(options.api_keys.as_deref()));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(service.clone())
                 .app_data(names.clone())
+                .app_data(metrics.clone())
+                .app_data(api_keys.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
+                // The last wrapped runs first: every request is observed,
+                // the refused ones too.
+                .wrap(from_fn(auth::require_key))
+                .wrap(from_fn(observe::observe))
         })
         .listen(listener)
         .map_err(|source| StartupError::Listen { addr, source })?
         .run();
-        Ok(Self { addr, server })
+        Ok(Self {
+            addr,
+            server,
+            closers: adapters.closers,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -147,8 +205,13 @@ impl Service {
         self.server.handle()
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    /// Serves until SIGINT or SIGTERM; then stops accepting, finishes the
+    /// requests in flight (their log rows committed) and closes the backends.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        for close in self.closers {
+            close().await;
+        }
+        result
     }
 }

@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::json_body::{self, BATCH_LIMIT, SINGLE_LIMIT, json_kind};
+use crate::metrics::Metrics;
+use crate::observe::DecisionNote;
 use crate::problem::Problem;
 
 /// Most applications one batch may hold.
@@ -26,24 +28,44 @@ fn cache_status(status: CacheStatus) -> &'static str {
     }
 }
 
+/// Decide one application.
+///
+/// Validates it, serves a cached verdict or scores it with the model, logs
+/// the decision and only then answers.
+#[utoipa::path(
+    post, path = "/v1/decisions", tag = "decisions",
+    request_body(content = crate::openapi::ApplicationSchema, content_type = "application/json"),
+    security((), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The decision, logged", body = crate::openapi::DecisionDoc,
+            headers(("Cache-Status" = String, description = "RFC 9211: `credit-decisions; hit`, `credit-decisions; fwd=miss`, or `credit-decisions; fwd=uri-miss` with the cache off"))),
+        (status = 400, description = "The body is not a JSON object", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "The content type is not application/json", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Fields are invalid; each is listed", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "The decision log or the model is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+    )
+)]
 pub async fn decide(
     request: HttpRequest,
     payload: web::Payload,
     service: web::Data<DecisionService>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Problem> {
     let body = json_body::read_object(&request, payload, SINGLE_LIMIT).await?;
     let application = Application::from_json(&body).map_err(Problem::invalid_application)?;
     let served = service.decide(application).await?;
-    tracing::info!(
-        decision_id = %served.decision.decision_id,
-        source = served.source.as_str(),
-        decision = served.decision.verdict.decision.as_str(),
-        "decided"
-    );
-    Ok(HttpResponse::Ok()
+    metrics.record_served(&served);
+    let mut response = HttpResponse::Ok()
         .insert_header(("Cache-Status", cache_status(served.cache)))
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .json(served.decision))
+        .json(&served.decision);
+    response.extensions_mut().insert(DecisionNote::One {
+        decision_id: served.decision.decision_id.to_string(),
+        source: served.source.as_str(),
+    });
+    Ok(response)
 }
 
 #[derive(Serialize)]
@@ -51,21 +73,47 @@ struct BatchDecisions {
     decisions: Vec<domain::Decision>,
 }
 
+/// Decide 1 to 1,000 applications at once.
+///
+/// All are validated before any is decided (422 lists `applications[i].field`
+/// paths); one cache read, one model run over the misses, one cache write and
+/// one log transaction; decisions in input order, each with its own id.
+#[utoipa::path(
+    post, path = "/v1/decisions/batch", tag = "decisions",
+    request_body(content = crate::openapi::BatchRequestDoc, content_type = "application/json"),
+    security((), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The decisions, logged, in input order", body = crate::openapi::BatchResponseDoc),
+        (status = 400, description = "The body is not a JSON object", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 8 MiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, description = "The content type is not application/json", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Applications are invalid; each field is listed", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "The decision log or the model is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+    )
+)]
 pub async fn decide_batch(
     request: HttpRequest,
     payload: web::Payload,
     service: web::Data<DecisionService>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Problem> {
     let body = json_body::read_object(&request, payload, BATCH_LIMIT).await?;
     let applications = parse_batch(body).map_err(Problem::invalid_application)?;
     let served: Vec<Served> = service.decide_all(applications).await?;
-    let hits = served.iter().filter(|s| s.cache == CacheStatus::Hit).count();
-    tracing::info!(size = served.len(), hits, "decided a batch");
-    Ok(HttpResponse::Ok()
+    metrics.batch_size.observe(served.len() as f64);
+    served.iter().for_each(|one| metrics.record_served(one));
+    let note = DecisionNote::Batch {
+        size: served.len(),
+        from_cache: served.iter().filter(|s| s.cache == CacheStatus::Hit).count(),
+    };
+    let mut response = HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .json(BatchDecisions {
             decisions: served.into_iter().map(|s| s.decision).collect(),
-        }))
+        });
+    response.extensions_mut().insert(note);
+    Ok(response)
 }
 
 /// `{"applications": [...]}`, every application valid, or every error with
@@ -123,6 +171,18 @@ fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, Vec<Fie
     }
 }
 
+/// One logged decision.
+#[utoipa::path(
+    get, path = "/v1/decisions/{decision_id}", tag = "decisions",
+    params(("decision_id" = String, Path, description = "The decision's id (a UUID)")),
+    security((), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The decision as logged", body = crate::openapi::DecisionRecordDoc),
+        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No decision has this id", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "The decision log is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+    )
+)]
 pub async fn get_one(
     id: web::Path<String>,
     service: web::Data<DecisionService>,
@@ -134,6 +194,21 @@ pub async fn get_one(
     Ok(HttpResponse::Ok().json(record))
 }
 
+/// Logged decisions, newest first.
+#[utoipa::path(
+    get, path = "/v1/decisions", tag = "decisions",
+    params(
+        ("limit" = Option<u16>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 – 1000 (default 50)"),
+        ("before" = Option<String>, Query, description = "Cursor: the `next` of the previous page (a decision_id)"),
+    ),
+    security((), ("api_key" = [])),
+    responses(
+        (status = 200, description = "A page of the log", body = crate::openapi::DecisionPageDoc),
+        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "limit or before is invalid", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "The decision log is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+    )
+)]
 pub async fn list(
     request: HttpRequest,
     service: web::Data<DecisionService>,

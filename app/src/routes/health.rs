@@ -11,10 +11,20 @@ use serde_json::{Value, json};
 
 use crate::startup::BackendNames;
 
+/// The process is up.
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "Up", body = crate::openapi::ObjectDoc)))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "up"}))
 }
 
+/// Ready to decide: the model loaded and the decision log reachable. The
+/// cache is reported but not required.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses(
+        (status = 200, description = "Ready; the status of each component", body = crate::openapi::ObjectDoc),
+        (status = 503, description = "Not ready; the status of each component", body = crate::openapi::ObjectDoc),
+    ))]
 pub async fn ready(
     service: web::Data<DecisionService>,
     names: web::Data<BackendNames>,

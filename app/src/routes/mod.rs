@@ -1,8 +1,10 @@
 //! The routes of the contract, and what answers a wrong method or path.
 
-mod decisions;
-mod health;
-mod model;
+pub(crate) mod decisions;
+pub(crate) mod docs;
+pub(crate) mod health;
+pub(crate) mod metrics;
+pub(crate) mod model;
 
 use actix_web::{HttpRequest, web};
 
@@ -41,6 +43,26 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/health/ready")
                 .route(web::get().to(health::ready))
+                .default_service(web::to(allow("GET"))),
+        )
+        .service(
+            web::resource("/openapi.json")
+                .route(web::get().to(docs::openapi_json))
+                .default_service(web::to(allow("GET"))),
+        )
+        .service(
+            web::resource("/docs")
+                .route(web::get().to(docs::page))
+                .default_service(web::to(allow("GET"))),
+        )
+        .service(
+            web::resource("/docs/{asset}")
+                .route(web::get().to(docs::asset))
+                .default_service(web::to(allow("GET"))),
+        )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(metrics::render))
                 .default_service(web::to(allow("GET"))),
         );
 }

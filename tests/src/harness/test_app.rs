@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use app::ServerHandle;
-use app::{Adapters, BackendNames, Service};
+use app::{Adapters, BackendNames, ServeOptions, Service};
 use domain::{DecisionCache, DecisionStore, Scorer};
 use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
 use onnx_scorer::OnnxScorer;
@@ -31,6 +31,7 @@ pub struct TestBackends {
     pub names: BackendNames,
     /// The test's own database and namespace, when on real servers.
     pub real: Option<Arc<RealBackends>>,
+    pub options: ServeOptions,
 }
 
 impl TestBackends {
@@ -45,6 +46,7 @@ impl TestBackends {
                 store: "memory",
             },
             real: None,
+            options: ServeOptions::default(),
         }
     }
 
@@ -60,6 +62,7 @@ impl TestBackends {
                 store: "postgres",
             },
             real: Some(Arc::new(real)),
+            options: ServeOptions::default(),
         }
     }
 
@@ -70,6 +73,11 @@ impl TestBackends {
 
     pub fn with_store(mut self, store: Arc<dyn DecisionStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    pub fn with_api_keys(mut self, keys: &[&str]) -> Self {
+        self.options.api_keys = Some(keys.iter().map(|key| key.to_string()).collect());
         self
     }
 
@@ -116,8 +124,9 @@ impl TestApp {
             store: store.clone(),
             scorer: scorer.clone(),
             names: backends.names,
+            closers: Vec::new(),
         };
-        let service = Service::build_with("127.0.0.1:0".parse().unwrap(), adapters)
+        let service = Service::build_with("127.0.0.1:0".parse().unwrap(), adapters, backends.options)
             .expect("the app starts on a free port");
         let base = format!("http://{}", service.addr());
         let handle = service.handle();
@@ -175,6 +184,11 @@ impl TestApp {
             .send()
             .await
             .expect("the app answers")
+    }
+
+    /// A request built by the test (headers of its own, say).
+    pub fn build(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
     }
 
     pub async fn get_decision(&self, id: &str) -> Response {

@@ -65,6 +65,7 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
         scorer: Arc::new(built_in_scorer()),
         names: BackendNames { cache: "redis", store: "postgres" },
         real: Some(Arc::new(real)),
+        options: Default::default(),
     };
     let app = TestApp::spawn(backends).await;
     let application = example_application();
@@ -117,6 +118,7 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
         scorer: Arc::new(built_in_scorer()),
         names: BackendNames { cache: "redis", store: "postgres" },
         real: Some(Arc::new(real)),
+        options: Default::default(),
     };
     let app = TestApp::spawn(backends).await;
     assert_eq!(app.post_decision(&example_application()).await.status(), 200);

@@ -1,13 +1,18 @@
 //! The scenarios. Each module writes its checks once as functions over a
 //! `TestApp`; its `#[tokio::test]`s run them on the backends that apply.
 
+mod auth;
+mod batch;
 mod decision_flow;
 mod degradation;
 mod health;
+mod metrics;
 mod model;
 mod negative_paths;
+mod openapi;
 mod port_contracts;
 mod reading_the_log;
+mod request_ids;
 
 use pretty_assertions::assert_eq;
 use reqwest::Response;

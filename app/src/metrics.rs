@@ -1,0 +1,116 @@
+//! The service's Prometheus metrics, served at `GET /metrics`.
+//!
+//! Requests by route and status with latency histograms (the `observe`
+//! middleware), decisions by outcome and source and cache hits and misses
+//! (the decision handlers), cache and log errors and model time (the
+//! instrumented ports), batch sizes.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub decisions: IntCounterVec,
+    pub cache_lookups: IntCounterVec,
+    pub cache_errors: IntCounterVec,
+    pub store_errors: IntCounterVec,
+    pub scoring_duration: Histogram,
+    pub batch_size: Histogram,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("credit_decisions".to_owned()), None)
+            .expect("a valid metric prefix");
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(counter.clone())).expect("unique metric");
+            counter
+        };
+        let http_requests = counter(
+            "http_requests_total",
+            "HTTP requests by route pattern, method and status.",
+            &["route", "method", "status"],
+        );
+        let decisions = counter(
+            "decisions_total",
+            "Decisions served, by outcome and by where the verdict came from.",
+            &["outcome", "source"],
+        );
+        let cache_lookups = counter(
+            "cache_lookups_total",
+            "Cache lookups by result (hit or miss); hit ratio = hit / (hit + miss).",
+            &["result"],
+        );
+        let cache_errors = counter(
+            "cache_errors_total",
+            "Cache calls that failed or timed out (each degraded to the model).",
+            &["operation"],
+        );
+        let store_errors = counter(
+            "store_errors_total",
+            "Decision log calls that failed.",
+            &["operation"],
+        );
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route pattern.")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["route"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(http_duration.clone())).expect("unique metric");
+        let scoring_duration = Histogram::with_opts(
+            HistogramOpts::new("model_scoring_duration_seconds", "Time the model takes per scoring call.")
+                .buckets(vec![0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005]),
+        )
+        .expect("valid metric");
+        registry.register(Box::new(scoring_duration.clone())).expect("unique metric");
+        let batch_size = Histogram::with_opts(
+            HistogramOpts::new("batch_size", "Applications per batch request.")
+                .buckets(vec![1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0]),
+        )
+        .expect("valid metric");
+        registry.register(Box::new(batch_size.clone())).expect("unique metric");
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            decisions,
+            cache_lookups,
+            cache_errors,
+            store_errors,
+            scoring_duration,
+            batch_size,
+        }
+    }
+
+    /// Counts a served decision: its outcome, its source, the cache's part.
+    pub fn record_served(&self, served: &domain::Served) {
+        self.decisions
+            .with_label_values(&[served.decision.verdict.decision.as_str(), served.source.as_str()])
+            .inc();
+        match served.cache {
+            domain::CacheStatus::Hit => self.cache_lookups.with_label_values(&["hit"]).inc(),
+            domain::CacheStatus::Miss => self.cache_lookups.with_label_values(&["miss"]).inc(),
+            domain::CacheStatus::Off => {}
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("metrics encode");
+        String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,76 @@
+//! API keys: `/v1/*` needs a configured bearer key; health, metrics and the
+//! API description stay open.
+
+use pretty_assertions::assert_eq;
+use reqwest::Method;
+
+use super::{expect_problem, header};
+use crate::harness::data::example_application;
+use crate::harness::{TestApp, TestBackends};
+
+async fn app_with_keys() -> TestApp {
+    TestApp::spawn(TestBackends::memory().with_api_keys(&["key-one", "key-two"])).await
+}
+
+fn post_example(app: &TestApp) -> reqwest::RequestBuilder {
+    app.build(Method::POST, "/v1/decisions")
+        .header("Content-Type", "application/json")
+        .body(example_application().to_string())
+}
+
+#[tokio::test]
+async fn without_a_key_v1_is_401() {
+    let app = app_with_keys().await;
+    let response = post_example(&app).send().await.unwrap();
+    assert_eq!(header(&response, "www-authenticate").as_deref(), Some("Bearer"));
+    expect_problem(response, 401, "unauthorized").await;
+    for path in ["/v1/model", "/v1/decisions", "/v1/decisions/01a20cbf-a936-7298-8e60-e112755cf3ae"] {
+        expect_problem(app.get(path).await, 401, "unauthorized").await;
+    }
+    app.assert_nothing_reached_the_ports();
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_401() {
+    let app = app_with_keys().await;
+    for authorization in ["Bearer key-three", "Bearer key-on", "Bearer key-one2", "key-one", "Basic a2V5LW9uZQ=="] {
+        let response = post_example(&app).header("Authorization", authorization).send().await.unwrap();
+        expect_problem(response, 401, "unauthorized").await;
+    }
+    app.assert_nothing_reached_the_ports();
+}
+
+#[tokio::test]
+async fn the_key_is_checked_before_the_body() {
+    let app = app_with_keys().await;
+    let response = app
+        .build(Method::POST, "/v1/decisions")
+        .header("Content-Type", "text/plain")
+        .body("not even JSON")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(response, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn a_right_key_is_served() {
+    let app = app_with_keys().await;
+    for key in ["key-one", "key-two"] {
+        let response = post_example(&app)
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(app.store.appends().len(), 2);
+}
+
+#[tokio::test]
+async fn health_metrics_and_the_api_description_stay_open() {
+    let app = app_with_keys().await;
+    for path in ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+}
