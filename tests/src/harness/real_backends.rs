@@ -70,7 +70,12 @@ impl TestDatabase {
 
     /// Runs SQL in the test's database and returns each row as JSON.
     pub async fn query_json(&self, sql: &str) -> Vec<Value> {
-        let db = Database::connect(&self.url).await.unwrap();
+        Self::query_json_at(&self.url, sql).await
+    }
+
+    /// Runs SQL in the database at `url` and returns each row as JSON.
+    pub async fn query_json_at(url: &str, sql: &str) -> Vec<Value> {
+        let db = Database::connect(url).await.unwrap();
         let wrapped = format!("SELECT to_jsonb(r) AS row FROM ({sql}) r");
         let rows = db
             .query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), wrapped))

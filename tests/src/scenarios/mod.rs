@@ -11,6 +11,7 @@ mod model;
 mod negative_paths;
 mod openapi;
 mod port_contracts;
+mod process;
 mod reading_the_log;
 mod request_ids;
 
