@@ -6,65 +6,52 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod model;
 
-use actix_web::{HttpRequest, web};
+use actix_web::{FromRequest, Handler, HttpRequest, Resource, Responder, web};
 
 use crate::problem::Problem;
 
 pub use decisions::BATCH_MAX;
 
 pub fn configure(config: &mut web::ServiceConfig) {
+    let decide_and_list = web::resource("/v1/decisions")
+        .route(web::post().to(decisions::decide))
+        .route(web::get().to(decisions::list));
     config
-        .service(
-            web::resource("/v1/decisions")
-                .route(web::post().to(decisions::decide))
-                .route(web::get().to(decisions::list))
-                .default_service(web::to(allow("GET, POST"))),
-        )
-        .service(
-            web::resource("/v1/decisions/batch")
-                .route(web::post().to(decisions::decide_batch))
-                .default_service(web::to(allow("POST"))),
-        )
-        .service(
-            web::resource("/v1/decisions/{decision_id}")
-                .route(web::get().to(decisions::get_one))
-                .default_service(web::to(allow("GET"))),
-        )
-        .service(
-            web::resource("/v1/model")
-                .route(web::get().to(model::card))
-                .default_service(web::to(allow("GET"))),
-        )
-        .service(
-            web::resource("/health/live")
-                .route(web::get().to(health::live))
-                .default_service(web::to(allow("GET"))),
-        )
-        .service(
-            web::resource("/health/ready")
-                .route(web::get().to(health::ready))
-                .default_service(web::to(allow("GET"))),
-        )
-        .service(
-            web::resource("/openapi.json")
-                .route(web::get().to(docs::openapi_json))
-                .default_service(web::to(allow("GET"))),
-        )
-        .service(
-            web::resource("/docs")
-                .route(web::get().to(docs::page))
-                .default_service(web::to(allow("GET"))),
-        )
-        .service(
-            web::resource("/docs/{asset}")
-                .route(web::get().to(docs::asset))
-                .default_service(web::to(allow("GET"))),
-        )
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(metrics::render))
-                .default_service(web::to(allow("GET"))),
-        );
+        .service(only(decide_and_list, "GET, POST"))
+        .service(post("/v1/decisions/batch", decisions::decide_batch))
+        .service(get("/v1/decisions/{decision_id}", decisions::get_one))
+        .service(get("/v1/model", model::card))
+        .service(get("/health/live", health::live))
+        .service(get("/health/ready", health::ready))
+        .service(get("/metrics", metrics::render))
+        .service(get("/openapi.json", docs::openapi_json))
+        .service(get("/docs", docs::page))
+        .service(get("/docs/{asset}", docs::asset));
+}
+
+/// A resource whose one method is GET (405 to others).
+fn get<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    only(web::resource(path).route(web::get().to(handler)), "GET")
+}
+
+/// A resource whose one method is POST (405 to others).
+fn post<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    only(web::resource(path).route(web::post().to(handler)), "POST")
+}
+
+/// The resource, answering any other method with 405 and `Allow`.
+fn only(resource: Resource, allowed: &'static str) -> Resource {
+    resource.default_service(web::to(allow(allowed)))
 }
 
 /// A handler answering 405 with the methods the path does allow.
