@@ -30,9 +30,9 @@ impl ApiKeys {
         let Some(presented) = authorization.and_then(|value| value.strip_prefix(b"Bearer ")) else {
             return false;
         };
-        keys.iter()
-            .fold(0u8, |found, key| found | key.as_slice().ct_eq(presented).unwrap_u8())
-            == 1
+        keys.iter().fold(0u8, |found, key| {
+            found | key.as_slice().ct_eq(presented).unwrap_u8()
+        }) == 1
     }
 }
 
@@ -45,7 +45,10 @@ pub async fn require_key(
         .expect("the API keys are app data")
         .clone();
     let protected = request.path().starts_with("/v1/") || request.path() == "/v1";
-    let header = request.headers().get(AUTHORIZATION).map(|value| value.as_bytes());
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|value| value.as_bytes());
     if protected && !keys.admits(header) {
         return Ok(request.into_response(Problem::Unauthorized.error_response()));
     }

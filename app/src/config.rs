@@ -72,7 +72,10 @@ impl Config {
 
         let addr_text = lookup("CREDIT_DECISIONS_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
         let addr = addr_text.parse().map_err(|_| {
-            error("CREDIT_DECISIONS_ADDR", format!("'{addr_text}' is not an address like {DEFAULT_ADDR}"))
+            error(
+                "CREDIT_DECISIONS_ADDR",
+                format!("'{addr_text}' is not an address like {DEFAULT_ADDR}"),
+            )
         })?;
 
         let cache = match lookup("CREDIT_DECISIONS_CACHE").as_deref() {
@@ -85,7 +88,10 @@ impl Config {
                 timeout: match lookup("CREDIT_DECISIONS_CACHE_TIMEOUT_MS") {
                     None => DEFAULT_CACHE_TIMEOUT,
                     Some(text) => Duration::from_millis(positive(&text).ok_or_else(|| {
-                        error("CREDIT_DECISIONS_CACHE_TIMEOUT_MS", format!("'{text}' is not a positive number of milliseconds"))
+                        error(
+                            "CREDIT_DECISIONS_CACHE_TIMEOUT_MS",
+                            format!("'{text}' is not a positive number of milliseconds"),
+                        )
                     })?),
                 },
             },
@@ -100,14 +106,20 @@ impl Config {
         let cache_ttl = match lookup("CREDIT_DECISIONS_CACHE_TTL_SECS") {
             None => DEFAULT_CACHE_TTL,
             Some(text) => Duration::from_secs(positive(&text).ok_or_else(|| {
-                error("CREDIT_DECISIONS_CACHE_TTL_SECS", format!("'{text}' is not a positive number of seconds"))
+                error(
+                    "CREDIT_DECISIONS_CACHE_TTL_SECS",
+                    format!("'{text}' is not a positive number of seconds"),
+                )
             })?),
         };
 
         let store = match lookup("CREDIT_DECISIONS_STORE").as_deref() {
             None | Some("memory") => StoreConfig::Memory,
             Some("postgres") => StoreConfig::Postgres {
-                url: required("CREDIT_DECISIONS_DATABASE_URL", "CREDIT_DECISIONS_STORE=postgres")?,
+                url: required(
+                    "CREDIT_DECISIONS_DATABASE_URL",
+                    "CREDIT_DECISIONS_STORE=postgres",
+                )?,
             },
             Some(other) => {
                 return Err(error(
@@ -127,7 +139,10 @@ impl Config {
                     .map(str::to_owned)
                     .collect();
                 if keys.is_empty() {
-                    return Err(error("CREDIT_DECISIONS_API_KEYS", "holds no key".to_owned()));
+                    return Err(error(
+                        "CREDIT_DECISIONS_API_KEYS",
+                        "holds no key".to_owned(),
+                    ));
                 }
                 Some(keys)
             }
@@ -210,7 +225,9 @@ mod tests {
     #[test]
     fn unknown_values_are_refused_by_name() {
         assert_eq!(
-            config(&[("CREDIT_DECISIONS_CACHE", "memcached")]).unwrap_err().to_string(),
+            config(&[("CREDIT_DECISIONS_CACHE", "memcached")])
+                .unwrap_err()
+                .to_string(),
             "CREDIT_DECISIONS_CACHE: 'memcached' is not one of memory, redis, none"
         );
         assert!(config(&[("CREDIT_DECISIONS_CACHE_TTL_SECS", "0")]).is_err());
@@ -220,7 +237,9 @@ mod tests {
 
     #[test]
     fn api_keys_are_comma_separated() {
-        let keys = config(&[("CREDIT_DECISIONS_API_KEYS", "alpha, beta")]).unwrap().api_keys;
+        let keys = config(&[("CREDIT_DECISIONS_API_KEYS", "alpha, beta")])
+            .unwrap()
+            .api_keys;
         assert_eq!(keys, Some(vec!["alpha".to_owned(), "beta".to_owned()]));
     }
 }

@@ -20,7 +20,10 @@ pub struct InstrumentedCache {
 impl InstrumentedCache {
     fn count<T>(&self, operation: &str, result: Result<T, CacheError>) -> Result<T, CacheError> {
         if result.is_err() {
-            self.metrics.cache_errors.with_label_values(&[operation]).inc();
+            self.metrics
+                .cache_errors
+                .with_label_values(&[operation])
+                .inc();
         }
         result
     }
@@ -51,7 +54,10 @@ pub struct InstrumentedStore {
 impl InstrumentedStore {
     fn count<T>(&self, operation: &str, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(StoreError::Unavailable(_)) = &result {
-            self.metrics.store_errors.with_label_values(&[operation]).inc();
+            self.metrics
+                .store_errors
+                .with_label_values(&[operation])
+                .inc();
         }
         result
     }
@@ -69,7 +75,11 @@ impl DecisionStore for InstrumentedStore {
         self.count("get", result)
     }
 
-    async fn list(&self, limit: u16, before: Option<DecisionId>) -> Result<DecisionPage, StoreError> {
+    async fn list(
+        &self,
+        limit: u16,
+        before: Option<DecisionId>,
+    ) -> Result<DecisionPage, StoreError> {
         let result = self.inner.list(limit, before).await;
         self.count("list", result)
     }

@@ -39,7 +39,9 @@ pub async fn read_object(
         Err(_) => return Err(Problem::PayloadTooLarge { limit }),
     };
     if bytes.is_empty() {
-        return Err(Problem::MalformedBody("the body is empty; expected a JSON object".to_owned()));
+        return Err(Problem::MalformedBody(
+            "the body is empty; expected a JSON object".to_owned(),
+        ));
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(object)) => Ok(object),
@@ -47,7 +49,9 @@ pub async fn read_object(
             "the body is a JSON {}; expected a JSON object",
             json_kind(&other)
         ))),
-        Err(error) => Err(Problem::MalformedBody(format!("the body is not JSON: {error}"))),
+        Err(error) => Err(Problem::MalformedBody(format!(
+            "the body is not JSON: {error}"
+        ))),
     }
 }
 

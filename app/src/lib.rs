@@ -14,7 +14,7 @@ mod routes;
 pub mod startup;
 pub mod telemetry;
 
+pub use actix_web::dev::ServerHandle;
 pub use config::Config;
 pub use routes::BATCH_MAX;
-pub use actix_web::dev::ServerHandle;
 pub use startup::{Adapters, BackendNames, ServeOptions, Service, StartupError};

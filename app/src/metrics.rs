@@ -27,7 +27,9 @@ impl Metrics {
             .expect("a valid metric prefix");
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry.register(Box::new(counter.clone())).expect("unique metric");
+            registry
+                .register(Box::new(counter.clone()))
+                .expect("unique metric");
             counter
         };
         let http_requests = counter(
@@ -56,24 +58,41 @@ impl Metrics {
             &["operation"],
         );
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route pattern.")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route pattern.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["route"],
         )
         .expect("valid metric");
-        registry.register(Box::new(http_duration.clone())).expect("unique metric");
+        registry
+            .register(Box::new(http_duration.clone()))
+            .expect("unique metric");
         let scoring_duration = Histogram::with_opts(
-            HistogramOpts::new("model_scoring_duration_seconds", "Time the model takes per scoring call.")
-                .buckets(vec![0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005]),
+            HistogramOpts::new(
+                "model_scoring_duration_seconds",
+                "Time the model takes per scoring call.",
+            )
+            .buckets(vec![
+                0.000_005, 0.00001, 0.000_025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005,
+            ]),
         )
         .expect("valid metric");
-        registry.register(Box::new(scoring_duration.clone())).expect("unique metric");
+        registry
+            .register(Box::new(scoring_duration.clone()))
+            .expect("unique metric");
         let batch_size = Histogram::with_opts(
-            HistogramOpts::new("batch_size", "Applications per batch request.")
-                .buckets(vec![1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0]),
+            HistogramOpts::new("batch_size", "Applications per batch request.").buckets(vec![
+                1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
+            ]),
         )
         .expect("valid metric");
-        registry.register(Box::new(batch_size.clone())).expect("unique metric");
+        registry
+            .register(Box::new(batch_size.clone()))
+            .expect("unique metric");
         Self {
             registry,
             http_requests,
@@ -90,7 +109,10 @@ impl Metrics {
     /// Counts a served decision: its outcome, its source, the cache's part.
     pub fn record_served(&self, served: &domain::Served) {
         self.decisions
-            .with_label_values(&[served.decision.verdict.decision.as_str(), served.source.as_str()])
+            .with_label_values(&[
+                served.decision.verdict.decision.as_str(),
+                served.source.as_str(),
+            ])
             .inc();
         match served.cache {
             domain::CacheStatus::Hit => self.cache_lookups.with_label_values(&["hit"]).inc(),

@@ -52,7 +52,9 @@ pub async fn observe(
         .expect("the metrics are app data")
         .clone();
     let method = request.method().to_string();
-    let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
 
     // Whatever is logged while serving (a 503's reason, say) carries the id.
     let span = tracing::info_span!("request", request_id = %request_id);
@@ -73,9 +75,16 @@ pub async fn observe(
     }
 
     let latency_ms = latency.as_secs_f64() * 1000.0;
-    let note = response.response().extensions().get::<DecisionNote>().cloned();
+    let note = response
+        .response()
+        .extensions()
+        .get::<DecisionNote>()
+        .cloned();
     match note {
-        Some(DecisionNote::One { decision_id, source }) => tracing::info!(
+        Some(DecisionNote::One {
+            decision_id,
+            source,
+        }) => tracing::info!(
             request_id, %method, route, status = status.as_u16(), latency_ms, decision_id, source,
             "request"
         ),

@@ -17,8 +17,10 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 /// The contract's example application (the data set's first row).
 pub fn example_application() -> Value {
-    serde_json::from_str(include_str!("../../domain/testdata/example-application.json"))
-        .expect("the example application is JSON")
+    serde_json::from_str(include_str!(
+        "../../domain/testdata/example-application.json"
+    ))
+    .expect("the example application is JSON")
 }
 
 /// The Application schema, from the domain's types.
@@ -40,9 +42,22 @@ impl PartialSchema for ApplicationSchema {
                 .description(Some(format!("Data set column `{column}`.")))
         }
         let fields: [(&str, ObjectBuilder); 18] = [
-            ("checking_account", categorical::<CheckingAccount>("status_of_existing_checking_account")),
-            ("duration_months", integer(DurationMonths::MIN, DurationMonths::MAX, "duration_in_month")),
-            ("credit_history", categorical::<CreditHistory>("credit_history")),
+            (
+                "checking_account",
+                categorical::<CheckingAccount>("status_of_existing_checking_account"),
+            ),
+            (
+                "duration_months",
+                integer(
+                    DurationMonths::MIN,
+                    DurationMonths::MAX,
+                    "duration_in_month",
+                ),
+            ),
+            (
+                "credit_history",
+                categorical::<CreditHistory>("credit_history"),
+            ),
             ("purpose", categorical::<Purpose>("purpose")),
             (
                 "credit_amount",
@@ -52,8 +67,14 @@ impl PartialSchema for ApplicationSchema {
                     .maximum(Some(CreditAmount::MAX))
                     .description(Some("Data set column `credit_amount`.")),
             ),
-            ("savings", categorical::<Savings>("savings_account_and_bonds")),
-            ("employment_since", categorical::<EmploymentSince>("present_employment_since")),
+            (
+                "savings",
+                categorical::<Savings>("savings_account_and_bonds"),
+            ),
+            (
+                "employment_since",
+                categorical::<EmploymentSince>("present_employment_since"),
+            ),
             (
                 "installment_rate",
                 integer(
@@ -62,15 +83,35 @@ impl PartialSchema for ApplicationSchema {
                     "installment_rate_in_percentage_of_disposable_income",
                 ),
             ),
-            ("other_debtors", categorical::<OtherDebtors>("other_debtors_or_guarantors")),
-            ("residence_since", integer(ResidenceSince::MIN, ResidenceSince::MAX, "present_residence_since")),
+            (
+                "other_debtors",
+                categorical::<OtherDebtors>("other_debtors_or_guarantors"),
+            ),
+            (
+                "residence_since",
+                integer(
+                    ResidenceSince::MIN,
+                    ResidenceSince::MAX,
+                    "present_residence_since",
+                ),
+            ),
             ("property", categorical::<Property>("property")),
-            ("age_years", integer(AgeYears::MIN, AgeYears::MAX, "age_in_years")),
-            ("other_installment_plans", categorical::<OtherInstallmentPlans>("other_installment_plans")),
+            (
+                "age_years",
+                integer(AgeYears::MIN, AgeYears::MAX, "age_in_years"),
+            ),
+            (
+                "other_installment_plans",
+                categorical::<OtherInstallmentPlans>("other_installment_plans"),
+            ),
             ("housing", categorical::<Housing>("housing")),
             (
                 "existing_credits",
-                integer(ExistingCredits::MIN, ExistingCredits::MAX, "number_of_existing_credits_at_this_bank"),
+                integer(
+                    ExistingCredits::MIN,
+                    ExistingCredits::MAX,
+                    "number_of_existing_credits_at_this_bank",
+                ),
             ),
             ("job", categorical::<Job>("job")),
             (
@@ -85,7 +126,9 @@ impl PartialSchema for ApplicationSchema {
                 "telephone",
                 ObjectBuilder::new()
                     .schema_type(Type::Boolean)
-                    .description(Some("Data set column `telephone` (registered under the applicant's name).")),
+                    .description(Some(
+                        "Data set column `telephone` (registered under the applicant's name).",
+                    )),
             ),
         ];
         let mut object = ObjectBuilder::new()
@@ -266,7 +309,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let example = example_application();
     for (path, body) in [
         ("/v1/decisions", example.clone()),
-        ("/v1/decisions/batch", serde_json::json!({"applications": [example]})),
+        (
+            "/v1/decisions/batch",
+            serde_json::json!({"applications": [example]}),
+        ),
     ] {
         let post = document
             .paths

@@ -24,7 +24,10 @@ pub enum Problem {
     #[error("{0}")]
     NotFound(String),
     #[error("{method} is not allowed here; allowed: {allowed}")]
-    MethodNotAllowed { method: String, allowed: &'static str },
+    MethodNotAllowed {
+        method: String,
+        allowed: &'static str,
+    },
     #[error("the body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -73,7 +76,9 @@ impl Problem {
             Problem::NotFound(_) => ("not-found", "Not found"),
             Problem::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Problem::PayloadTooLarge { .. } => ("payload-too-large", "Body too large"),
-            Problem::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Problem::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             Problem::Invalid { title, .. } => ("validation", title),
             Problem::Unavailable { .. } => ("unavailable", "Service unavailable"),
         }

@@ -100,7 +100,9 @@ impl Adapters {
                         .map_err(StartupError::Redis)?,
                 );
                 let closing = cache.clone();
-                closers.push(Box::new(move || Box::pin(async move { closing.close().await })));
+                closers.push(Box::new(move || {
+                    Box::pin(async move { closing.close().await })
+                }));
                 (Some(cache), "redis")
             }
         };
@@ -111,7 +113,9 @@ impl Adapters {
                     .await
                     .map_err(StartupError::Postgres)?;
                 let closing = store.clone();
-                closers.push(Box::new(move || Box::pin(async move { closing.close().await })));
+                closers.push(Box::new(move || {
+                    Box::pin(async move { closing.close().await })
+                }));
                 (Arc::new(store), "postgres")
             }
         };
@@ -150,7 +154,8 @@ impl Service {
         adapters: Adapters,
         options: ServeOptions,
     ) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
+        let listener =
+            TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| StartupError::Listen { addr, source })?;

@@ -7,9 +7,9 @@
 
 use std::hint::black_box;
 
+use credit_decisions_onnx::OnnxScorer;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use domain::{Application, Scorer};
-use credit_decisions_onnx::OnnxScorer;
 use serde_json::Value;
 
 fn golden_applications() -> Vec<Application> {

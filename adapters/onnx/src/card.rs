@@ -41,14 +41,18 @@ struct CardCode {
 impl Card {
     /// Parses a card and checks it against the contract's features.
     pub fn parse(text: &str) -> Result<(Card, Value), String> {
-        let whole: Value = serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))?;
+        let whole: Value =
+            serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))?;
         let card: Card = serde_json::from_value(whole.clone())
             .map_err(|error| format!("not a model card: {error}"))?;
         if card.version.trim().is_empty() {
             return Err("the version is empty".to_owned());
         }
         if !(card.threshold > 0.0 && card.threshold < 1.0) {
-            return Err(format!("the threshold {} is not between 0 and 1", card.threshold));
+            return Err(format!(
+                "the threshold {} is not between 0 and 1",
+                card.threshold
+            ));
         }
         card.check_features(&expected_features())?;
         Ok((card, whole))

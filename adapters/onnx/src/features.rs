@@ -106,15 +106,16 @@ mod tests {
 
     #[test]
     fn the_example_application_encodes_as_the_data_set_first_row() {
-        let body: serde_json::Map<String, Value> =
-            serde_json::from_str(include_str!("../../../domain/testdata/example-application.json"))
-                .unwrap();
+        let body: serde_json::Map<String, Value> = serde_json::from_str(include_str!(
+            "../../../domain/testdata/example-application.json"
+        ))
+        .unwrap();
         let application = Application::from_json(&body).unwrap();
         assert_eq!(
             encode(&application).to_vec(),
             vec![
-                0.0, 6.0, 4.0, 3.0, 1169.0, 4.0, 4.0, 4.0, 0.0, 4.0, 0.0, 67.0, 2.0, 1.0, 2.0,
-                2.0, 1.0, 1.0
+                0.0, 6.0, 4.0, 3.0, 1169.0, 4.0, 4.0, 4.0, 0.0, 4.0, 0.0, 67.0, 2.0, 1.0, 2.0, 2.0,
+                1.0, 1.0
             ]
         );
     }

@@ -120,7 +120,9 @@ impl OnnxScorer {
             )));
         }
         if let Some(bad) = probabilities.iter().find(|p| !(0.0..=1.0).contains(*p)) {
-            return Err(ScoringError(format!("the model gave {bad}, not a probability")));
+            return Err(ScoringError(format!(
+                "the model gave {bad}, not a probability"
+            )));
         }
         Ok(probabilities)
     }

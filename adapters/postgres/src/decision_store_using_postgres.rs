@@ -84,7 +84,10 @@ fn to_row(record: &DecisionRecord) -> ActiveModel {
 
 fn from_row(row: decision_row::Model) -> Result<DecisionRecord, StoreError> {
     let corrupt = |what: &str, error: String| {
-        StoreError::Unavailable(format!("decision {} has an unreadable {what}: {error}", row.decision_id))
+        StoreError::Unavailable(format!(
+            "decision {} has an unreadable {what}: {error}",
+            row.decision_id
+        ))
     };
     Ok(DecisionRecord {
         decision_id: row.decision_id.into(),
@@ -122,7 +125,11 @@ impl DecisionStore for PostgresDecisionStore {
             .transpose()
     }
 
-    async fn list(&self, limit: u16, before: Option<DecisionId>) -> Result<DecisionPage, StoreError> {
+    async fn list(
+        &self,
+        limit: u16,
+        before: Option<DecisionId>,
+    ) -> Result<DecisionPage, StoreError> {
         let mut query = Decisions::find()
             .order_by_desc(Column::Seq)
             .limit(u64::from(limit) + 1);
@@ -140,8 +147,15 @@ impl DecisionStore for PostgresDecisionStore {
         let mut rows = query.all(&self.db).await.map_err(unavailable)?;
         let more = rows.len() > usize::from(limit);
         rows.truncate(usize::from(limit));
-        let items = rows.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-        let next = if more { items.last().map(|r| r.decision_id) } else { None };
+        let items = rows
+            .into_iter()
+            .map(from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if more {
+            items.last().map(|r| r.decision_id)
+        } else {
+            None
+        };
         Ok(DecisionPage { items, next })
     }
 

@@ -63,8 +63,12 @@ impl RedisDecisionCache {
         client.connect();
         match tokio::time::timeout(Duration::from_secs(2), client.wait_for_connect()).await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "Redis is not reachable yet; caching resumes when it is"),
-            Err(_) => tracing::warn!("Redis did not answer within 2 s; caching resumes when it does"),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "Redis is not reachable yet; caching resumes when it is")
+            }
+            Err(_) => {
+                tracing::warn!("Redis did not answer within 2 s; caching resumes when it does")
+            }
         }
         Ok(Self { client, settings })
     }
@@ -105,9 +109,13 @@ impl DecisionCache for RedisDecisionCache {
         let redis_keys: Vec<String> = keys.iter().map(|key| self.redis_key(key)).collect();
         // MGET of one key answers a bare value, not a list of one.
         let values: Vec<Value> = if redis_keys.len() == 1 {
-            vec![self.bounded(self.client.get::<Value, _>(&redis_keys[0])).await?]
+            vec![
+                self.bounded(self.client.get::<Value, _>(&redis_keys[0]))
+                    .await?,
+            ]
         } else {
-            self.bounded(self.client.mget::<Vec<Value>, _>(redis_keys)).await?
+            self.bounded(self.client.mget::<Vec<Value>, _>(redis_keys))
+                .await?
         };
         Ok(values.into_iter().map(entry_of).collect())
     }
@@ -121,7 +129,13 @@ impl DecisionCache for RedisDecisionCache {
         for (key, verdict) in entries {
             let value = serde_json::to_string(verdict).expect("a verdict serializes");
             let _: () = pipeline
-                .set(self.redis_key(key), value, Some(Expiration::PX(ttl_ms)), None, false)
+                .set(
+                    self.redis_key(key),
+                    value,
+                    Some(Expiration::PX(ttl_ms)),
+                    None,
+                    false,
+                )
                 .await
                 .map_err(|error| CacheError::Unavailable(error.to_string()))?;
         }
@@ -130,7 +144,9 @@ impl DecisionCache for RedisDecisionCache {
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
-        self.bounded(self.client.ping::<Value>(None)).await.map(|_| ())
+        self.bounded(self.client.ping::<Value>(None))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -158,8 +174,14 @@ mod tests {
     #[test]
     fn garbage_is_unreadable_and_nil_is_missing() {
         assert_eq!(entry_of(Value::Null), CacheEntry::Missing);
-        assert!(matches!(entry_of(Value::from("{oops")), CacheEntry::Unreadable(_)));
-        assert!(matches!(entry_of(Value::Integer(4)), CacheEntry::Unreadable(_)));
+        assert!(matches!(
+            entry_of(Value::from("{oops")),
+            CacheEntry::Unreadable(_)
+        ));
+        assert!(matches!(
+            entry_of(Value::Integer(4)),
+            CacheEntry::Unreadable(_)
+        ));
         let verdict = Verdict::from_model(0.25, 0.5, "v1");
         let stored = Value::from(serde_json::to_string(&verdict).unwrap());
         assert_eq!(entry_of(stored), CacheEntry::Found(verdict));

@@ -105,7 +105,10 @@ pub async fn decide_batch(
     served.iter().for_each(|one| metrics.record_served(one));
     let note = DecisionNote::Batch {
         size: served.len(),
-        from_cache: served.iter().filter(|s| s.cache == CacheStatus::Hit).count(),
+        from_cache: served
+            .iter()
+            .filter(|s| s.cache == CacheStatus::Hit)
+            .count(),
     };
     let mut response = HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -135,7 +138,10 @@ fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, Vec<Fie
                 0,
                 FieldError::new(
                     "applications",
-                    format!("must hold between 1 and {BATCH_MAX} applications, not {}", items.len()),
+                    format!(
+                        "must hold between 1 and {BATCH_MAX} applications, not {}",
+                        items.len()
+                    ),
                 ),
             );
             return Err(errors);
@@ -143,7 +149,10 @@ fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, Vec<Fie
         Some(other) => {
             errors.insert(
                 0,
-                FieldError::new("applications", format!("must be an array, not a {}", json_kind(&other))),
+                FieldError::new(
+                    "applications",
+                    format!("must be an array, not a {}", json_kind(&other)),
+                ),
             );
             return Err(errors);
         }
@@ -257,8 +266,10 @@ mod tests {
     use serde_json::json;
 
     fn example() -> Value {
-        serde_json::from_str(include_str!("../../../domain/testdata/example-application.json"))
-            .unwrap()
+        serde_json::from_str(include_str!(
+            "../../../domain/testdata/example-application.json"
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -283,7 +294,12 @@ mod tests {
         let errors = parse_batch(empty.as_object().unwrap().clone()).unwrap_err();
         assert_eq!(errors[0].field, "applications");
         let full = json!({"applications": vec![example(); BATCH_MAX]});
-        assert_eq!(parse_batch(full.as_object().unwrap().clone()).unwrap().len(), BATCH_MAX);
+        assert_eq!(
+            parse_batch(full.as_object().unwrap().clone())
+                .unwrap()
+                .len(),
+            BATCH_MAX
+        );
         let over = json!({"applications": vec![example(); BATCH_MAX + 1]});
         assert!(parse_batch(over.as_object().unwrap().clone()).is_err());
     }

@@ -35,7 +35,9 @@ pub async fn openapi_json() -> HttpResponse {
 #[utoipa::path(get, path = "/docs", tag = "operations",
     responses((status = 200, description = "An HTML page", body = String, content_type = "text/html")))]
 pub async fn page() -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType::html()).body(PAGE)
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(PAGE)
 }
 
 pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, Problem> {

@@ -68,5 +68,8 @@ fn allow(
 
 /// Any path the contract does not know.
 pub async fn not_found(request: HttpRequest) -> Result<actix_web::HttpResponse, Problem> {
-    Err(Problem::NotFound(format!("no resource at {}", request.path())))
+    Err(Problem::NotFound(format!(
+        "no resource at {}",
+        request.path()
+    )))
 }

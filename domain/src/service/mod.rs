@@ -196,10 +196,10 @@ impl DecisionService {
     }
 
     async fn write_cache(&self, entries: &[(CacheKey, Verdict)]) {
-        if let Some(cache) = &self.cache {
-            if let Err(error) = cache.write(entries).await {
-                tracing::warn!(%error, "cache write failed; the decision stands");
-            }
+        if let Some(cache) = &self.cache
+            && let Err(error) = cache.write(entries).await
+        {
+            tracing::warn!(%error, "cache write failed; the decision stands");
         }
     }
 

@@ -7,8 +7,10 @@ use serde_json::Value;
 
 /// The contract's example application (the data set's first row).
 pub fn example_application() -> Value {
-    serde_json::from_str(include_str!("../../../domain/testdata/example-application.json"))
-        .expect("the example application is JSON")
+    serde_json::from_str(include_str!(
+        "../../../domain/testdata/example-application.json"
+    ))
+    .expect("the example application is JSON")
 }
 
 /// The example with one field replaced.

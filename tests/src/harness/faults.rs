@@ -36,13 +36,17 @@ pub struct CacheOutage;
 #[async_trait]
 impl DecisionCache for CacheOutage {
     async fn read(&self, _: &[CacheKey]) -> Result<Vec<CacheEntry>, CacheError> {
-        Err(CacheError::Unavailable("connection refused (test outage)".to_owned()))
+        Err(CacheError::Unavailable(
+            "connection refused (test outage)".to_owned(),
+        ))
     }
     async fn write(&self, _: &[(CacheKey, Verdict)]) -> Result<(), CacheError> {
         Err(CacheError::TimedOut(50))
     }
     async fn ping(&self) -> Result<(), CacheError> {
-        Err(CacheError::Unavailable("connection refused (test outage)".to_owned()))
+        Err(CacheError::Unavailable(
+            "connection refused (test outage)".to_owned(),
+        ))
     }
 }
 
@@ -54,6 +58,8 @@ impl Scorer for BrokenScorer {
         &self.0
     }
     fn score(&self, _: &[Application]) -> Result<Vec<f32>, ScoringError> {
-        Err(ScoringError("the model's runtime failed (test fault)".to_owned()))
+        Err(ScoringError(
+            "the model's runtime failed (test fault)".to_owned(),
+        ))
     }
 }

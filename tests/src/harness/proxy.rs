@@ -71,8 +71,14 @@ impl TcpProxy {
     pub fn url_for(&self, url: &str) -> String {
         let (scheme, rest) = url.split_once("://").expect("a URL");
         let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-        let user = authority.rsplit_once('@').map(|(user, _)| format!("{user}@"));
-        let path = if path.is_empty() { String::new() } else { format!("/{path}") };
+        let user = authority
+            .rsplit_once('@')
+            .map(|(user, _)| format!("{user}@"));
+        let path = if path.is_empty() {
+            String::new()
+        } else {
+            format!("/{path}")
+        };
         format!("{scheme}://{}{}{path}", user.unwrap_or_default(), self.addr)
     }
 

@@ -60,7 +60,10 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
         let _ = admin.close().await;
-        let base = admin_url.rsplit_once('/').expect("a database URL names a database").0;
+        let base = admin_url
+            .rsplit_once('/')
+            .expect("a database URL names a database")
+            .0;
         Self {
             url: format!("{base}/{name}"),
             name,
@@ -78,7 +81,10 @@ impl TestDatabase {
         let db = Database::connect(url).await.unwrap();
         let wrapped = format!("SELECT to_jsonb(r) AS row FROM ({sql}) r");
         let rows = db
-            .query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), wrapped))
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                wrapped,
+            ))
             .await
             .unwrap();
         let values = rows
@@ -212,16 +218,24 @@ impl RealBackends {
     pub async fn store_at(&self, url: &str) -> PostgresDecisionStore {
         PostgresDecisionStore::connect(&PostgresStoreSettings::new(url))
             .await
-            .unwrap_or_else(|error| panic!("{error} ({DATABASE_VARIABLE}={})", admin_database_url()))
+            .unwrap_or_else(|error| {
+                panic!("{error} ({DATABASE_VARIABLE}={})", admin_database_url())
+            })
     }
 
     /// The cache in this test's namespace. Generous bound: under a loaded
     /// test run a slow answer must not turn a hit into a miss.
     pub async fn cache(&self, ttl: Duration) -> RedisDecisionCache {
-        self.cache_at(&redis_url(), ttl, Duration::from_secs(2)).await
+        self.cache_at(&redis_url(), ttl, Duration::from_secs(2))
+            .await
     }
 
-    pub async fn cache_at(&self, url: &str, ttl: Duration, timeout: Duration) -> RedisDecisionCache {
+    pub async fn cache_at(
+        &self,
+        url: &str,
+        ttl: Duration,
+        timeout: Duration,
+    ) -> RedisDecisionCache {
         RedisDecisionCache::connect(RedisCacheSettings {
             url: url.to_owned(),
             namespace: self.namespace.namespace.clone(),

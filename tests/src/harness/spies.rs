@@ -123,7 +123,11 @@ impl DecisionStore for SpyStore {
         self.inner.get(id).await
     }
 
-    async fn list(&self, limit: u16, before: Option<DecisionId>) -> Result<DecisionPage, StoreError> {
+    async fn list(
+        &self,
+        limit: u16,
+        before: Option<DecisionId>,
+    ) -> Result<DecisionPage, StoreError> {
         self.inner.list(limit, before).await
     }
 

@@ -38,7 +38,9 @@ impl TestBackends {
     /// Fresh, empty in-memory adapters and the built-in model.
     pub fn memory() -> Self {
         Self {
-            cache: Some(Arc::new(MemoryDecisionCache::new(Duration::from_secs(3600)))),
+            cache: Some(Arc::new(MemoryDecisionCache::new(Duration::from_secs(
+                3600,
+            )))),
             store: Arc::new(MemoryDecisionStore::new()),
             scorer: Arc::new(built_in_scorer()),
             names: BackendNames {
@@ -126,8 +128,9 @@ impl TestApp {
             names: backends.names,
             closers: Vec::new(),
         };
-        let service = Service::build_with("127.0.0.1:0".parse().unwrap(), adapters, backends.options)
-            .expect("the app starts on a free port");
+        let service =
+            Service::build_with("127.0.0.1:0".parse().unwrap(), adapters, backends.options)
+                .expect("the app starts on a free port");
         let base = format!("http://{}", service.addr());
         let handle = service.handle();
         tokio::spawn(service.run_until_stopped());
@@ -156,17 +159,29 @@ impl TestApp {
     }
 
     pub async fn post_batch(&self, applications: &[Value]) -> Response {
-        self.post_json("/v1/decisions/batch", &serde_json::json!({"applications": applications}))
-            .await
+        self.post_json(
+            "/v1/decisions/batch",
+            &serde_json::json!({"applications": applications}),
+        )
+        .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.post_raw(path, Some("application/json"), body.to_string().into_bytes())
-            .await
+        self.post_raw(
+            path,
+            Some("application/json"),
+            body.to_string().into_bytes(),
+        )
+        .await
     }
 
     /// A POST with any body and content type (`None` sends no Content-Type).
-    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Response {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Response {
         let mut request = self.client.post(self.url(path)).body(body);
         if let Some(content_type) = content_type {
             request = request.header("Content-Type", content_type);
@@ -211,4 +226,3 @@ impl Drop for TestApp {
         drop(self.handle.stop(false));
     }
 }
-

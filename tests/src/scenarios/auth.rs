@@ -22,9 +22,16 @@ fn post_example(app: &TestApp) -> reqwest::RequestBuilder {
 async fn without_a_key_v1_is_401() {
     let app = app_with_keys().await;
     let response = post_example(&app).send().await.unwrap();
-    assert_eq!(header(&response, "www-authenticate").as_deref(), Some("Bearer"));
+    assert_eq!(
+        header(&response, "www-authenticate").as_deref(),
+        Some("Bearer")
+    );
     expect_problem(response, 401, "unauthorized").await;
-    for path in ["/v1/model", "/v1/decisions", "/v1/decisions/01a20cbf-a936-7298-8e60-e112755cf3ae"] {
+    for path in [
+        "/v1/model",
+        "/v1/decisions",
+        "/v1/decisions/01a20cbf-a936-7298-8e60-e112755cf3ae",
+    ] {
         expect_problem(app.get(path).await, 401, "unauthorized").await;
     }
     app.assert_nothing_reached_the_ports();
@@ -33,8 +40,18 @@ async fn without_a_key_v1_is_401() {
 #[tokio::test]
 async fn a_wrong_key_is_401() {
     let app = app_with_keys().await;
-    for authorization in ["Bearer key-three", "Bearer key-on", "Bearer key-one2", "key-one", "Basic a2V5LW9uZQ=="] {
-        let response = post_example(&app).header("Authorization", authorization).send().await.unwrap();
+    for authorization in [
+        "Bearer key-three",
+        "Bearer key-on",
+        "Bearer key-one2",
+        "key-one",
+        "Basic a2V5LW9uZQ==",
+    ] {
+        let response = post_example(&app)
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap();
         expect_problem(response, 401, "unauthorized").await;
     }
     app.assert_nothing_reached_the_ports();
@@ -70,7 +87,13 @@ async fn a_right_key_is_served() {
 #[tokio::test]
 async fn health_metrics_and_the_api_description_stay_open() {
     let app = app_with_keys().await;
-    for path in ["/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"] {
+    for path in [
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+    ] {
         assert_eq!(app.get(path).await.status(), 200, "{path}");
     }
 }

@@ -12,7 +12,9 @@ use crate::harness::data::{example_application, example_with};
 use crate::harness::spies::Call;
 
 fn distinct(count: i64) -> Vec<Value> {
-    (0..count).map(|i| example_with("age_years", json!(30 + i))).collect()
+    (0..count)
+        .map(|i| example_with("age_years", json!(30 + i)))
+        .collect()
 }
 
 fn parse(application: &Value) -> Application {
@@ -34,16 +36,30 @@ pub async fn a_batch_decides_as_one_by_one(one_by_one: &TestApp, batched: &TestA
     let applications = distinct(6);
     let mut singles = Vec::new();
     for application in &applications {
-        singles.push(one_by_one.post_decision(application).await.json::<Value>().await.unwrap());
+        singles.push(
+            one_by_one
+                .post_decision(application)
+                .await
+                .json::<Value>()
+                .await
+                .unwrap(),
+        );
     }
     let decisions = decisions_of(batched.post_batch(&applications).await).await;
     assert_eq!(decisions.len(), applications.len());
     let expected: Vec<Verdict> = singles.iter().map(verdict_of).collect();
     let actual: Vec<Verdict> = decisions.iter().map(verdict_of).collect();
     assert_eq!(actual, expected);
-    let mut ids: Vec<&str> = decisions.iter().map(|d| d["decision_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = decisions
+        .iter()
+        .map(|d| d["decision_id"].as_str().unwrap())
+        .collect();
     ids.dedup();
-    assert_eq!(ids.len(), applications.len(), "each decision has its own id");
+    assert_eq!(
+        ids.len(),
+        applications.len(),
+        "each decision has its own id"
+    );
 }
 
 /// Cached and uncached applications mixed: the model sees exactly the misses.
@@ -69,7 +85,10 @@ pub async fn a_mixed_batch_scores_only_the_misses(app: &TestApp) {
     assert_eq!(app.cache().writes().pop().unwrap().len(), 2);
     let appended = app.store.appends().pop().unwrap();
     let sources: Vec<Source> = appended.iter().map(|r| r.source).collect();
-    assert_eq!(sources, [Source::Cache, Source::Model, Source::Cache, Source::Model]);
+    assert_eq!(
+        sources,
+        [Source::Cache, Source::Model, Source::Cache, Source::Model]
+    );
     for ((record, decision), application) in appended.iter().zip(&decisions).zip(&applications) {
         assert_eq!(serde_json::to_value(&record.response).unwrap(), *decision);
         assert_eq!(serde_json::to_value(&record.request).unwrap(), *application);
@@ -82,8 +101,11 @@ mod on_memory {
 
     #[tokio::test]
     async fn a_batch_decides_as_one_by_one() {
-        super::a_batch_decides_as_one_by_one(&TestApp::on_memory().await, &TestApp::on_memory().await)
-            .await;
+        super::a_batch_decides_as_one_by_one(
+            &TestApp::on_memory().await,
+            &TestApp::on_memory().await,
+        )
+        .await;
     }
 
     #[tokio::test]
@@ -126,16 +148,25 @@ mod on_memory {
     async fn a_thousand_is_decided() {
         let app = TestApp::on_memory().await;
         let applications = vec![example_application(); 1000];
-        assert_eq!(decisions_of(app.post_batch(&applications).await).await.len(), 1000);
+        assert_eq!(
+            decisions_of(app.post_batch(&applications).await)
+                .await
+                .len(),
+            1000
+        );
         assert_eq!(app.store.appends().concat().len(), 1000);
     }
 
     #[tokio::test]
     async fn a_body_over_8_mib_is_too_large() {
         let app = TestApp::on_memory().await;
-        let mut body = json!({"applications": [example_application()]}).to_string().into_bytes();
+        let mut body = json!({"applications": [example_application()]})
+            .to_string()
+            .into_bytes();
         body.splice(1..1, std::iter::repeat_n(b' ', 8 * 1024 * 1024));
-        let response = app.post_raw("/v1/decisions/batch", Some("application/json"), body).await;
+        let response = app
+            .post_raw("/v1/decisions/batch", Some("application/json"), body)
+            .await;
         let problem = expect_problem(response, 413, "payload-too-large").await;
         assert_eq!(problem["detail"], "the body is larger than 8388608 bytes");
         app.assert_nothing_reached_the_ports();
@@ -145,7 +176,9 @@ mod on_memory {
     async fn a_batch_body_that_is_not_an_object_is_malformed() {
         let app = TestApp::on_memory().await;
         let body = json!([example_application()]).to_string().into_bytes();
-        let response = app.post_raw("/v1/decisions/batch", Some("application/json"), body).await;
+        let response = app
+            .post_raw("/v1/decisions/batch", Some("application/json"), body)
+            .await;
         expect_problem(response, 400, "malformed-body").await;
         app.assert_nothing_reached_the_ports();
     }
@@ -176,7 +209,10 @@ mod on_real_servers {
             .database()
             .query_json("SELECT response FROM decisions ORDER BY seq")
             .await;
-        let responses: Vec<Value> = rows.into_iter().map(|row| row["response"].clone()).collect();
+        let responses: Vec<Value> = rows
+            .into_iter()
+            .map(|row| row["response"].clone())
+            .collect();
         assert_eq!(responses, decisions);
         assert_eq!(app.store.appends().len(), 1, "one append, one transaction");
     }

@@ -28,7 +28,10 @@ pub async fn two_identical_posts(app: &TestApp) -> (Value, Value) {
 
     let first = app.post_decision(&application).await;
     assert_eq!(first.status(), 200);
-    assert_eq!(header(&first, "content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        header(&first, "content-type").as_deref(),
+        Some("application/json")
+    );
     assert_eq!(
         header(&first, "cache-status").as_deref(),
         Some("credit-decisions; fwd=miss")
@@ -40,8 +43,15 @@ pub async fn two_identical_posts(app: &TestApp) -> (Value, Value) {
     assert_eq!(reads[0].keys, vec![key.clone()]);
     assert_eq!(reads[0].answer, Some(vec![CacheEntry::Missing]));
     assert_eq!(app.scorer.calls(), vec![vec![parse(&application)]]);
-    assert_eq!(app.cache().writes(), vec![vec![(key.clone(), verdict_of(&first))]]);
-    assert_eq!(app.store.appends().len(), 1, "log writes after the first POST");
+    assert_eq!(
+        app.cache().writes(),
+        vec![vec![(key.clone(), verdict_of(&first))]]
+    );
+    assert_eq!(
+        app.store.appends().len(),
+        1,
+        "log writes after the first POST"
+    );
     assert_eq!(
         app.order.calls(),
         vec![Call::CacheRead, Call::Score, Call::CacheWrite, Call::Append]
@@ -49,15 +59,25 @@ pub async fn two_identical_posts(app: &TestApp) -> (Value, Value) {
 
     let second = app.post_decision(&application).await;
     assert_eq!(second.status(), 200);
-    assert_eq!(header(&second, "cache-status").as_deref(), Some("credit-decisions; hit"));
+    assert_eq!(
+        header(&second, "cache-status").as_deref(),
+        Some("credit-decisions; hit")
+    );
     let second: Value = second.json().await.unwrap();
 
     let reads = app.cache().reads();
     assert_eq!(reads.len(), 2, "cache reads after the second POST");
     assert_eq!(reads[1].keys, vec![key]);
-    assert_eq!(reads[1].answer, Some(vec![CacheEntry::Found(verdict_of(&first))]));
+    assert_eq!(
+        reads[1].answer,
+        Some(vec![CacheEntry::Found(verdict_of(&first))])
+    );
     assert_eq!(app.scorer.calls().len(), 1, "the model is not asked again");
-    assert_eq!(app.cache().writes().len(), 1, "a hit writes nothing to the cache");
+    assert_eq!(
+        app.cache().writes().len(),
+        1,
+        "a hit writes nothing to the cache"
+    );
     assert_eq!(app.store.appends().len(), 2, "a hit is logged too");
 
     // The same verdict, served anew.
@@ -101,12 +121,22 @@ pub async fn canonical_forms_share_a_cache_entry(app: &TestApp) {
     assert!(as_float.contains("1169.0"));
 
     let first = app.post_decision(&application).await;
-    assert_eq!(header(&first, "cache-status").as_deref(), Some("credit-decisions; fwd=miss"));
+    assert_eq!(
+        header(&first, "cache-status").as_deref(),
+        Some("credit-decisions; fwd=miss")
+    );
     let second = app
-        .post_raw("/v1/decisions", Some("application/json"), as_float.into_bytes())
+        .post_raw(
+            "/v1/decisions",
+            Some("application/json"),
+            as_float.into_bytes(),
+        )
         .await;
     assert_eq!(second.status(), 200);
-    assert_eq!(header(&second, "cache-status").as_deref(), Some("credit-decisions; hit"));
+    assert_eq!(
+        header(&second, "cache-status").as_deref(),
+        Some("credit-decisions; hit")
+    );
     assert_eq!(app.scorer.calls().len(), 1);
 
     // Logged in canonical form: as the client most likely wrote it.
@@ -121,9 +151,17 @@ pub async fn a_different_application_is_scored(app: &TestApp) {
     older["age_years"] = json!(68);
     app.post_decision(&application).await;
     let response = app.post_decision(&older).await;
-    assert_eq!(header(&response, "cache-status").as_deref(), Some("credit-decisions; fwd=miss"));
+    assert_eq!(
+        header(&response, "cache-status").as_deref(),
+        Some("credit-decisions; fwd=miss")
+    );
     assert_eq!(app.scorer.calls().len(), 2);
-    let keys: Vec<CacheKey> = app.cache().reads().into_iter().flat_map(|r| r.keys).collect();
+    let keys: Vec<CacheKey> = app
+        .cache()
+        .reads()
+        .into_iter()
+        .flat_map(|r| r.keys)
+        .collect();
     assert_ne!(keys[0], keys[1]);
 }
 
@@ -163,8 +201,9 @@ mod on_memory {
 
     #[tokio::test]
     async fn a_cache_outage_still_decides_and_logs() {
-        let backends = TestBackends::memory()
-            .with_cache(Some(std::sync::Arc::new(crate::harness::faults::CacheOutage)));
+        let backends = TestBackends::memory().with_cache(Some(std::sync::Arc::new(
+            crate::harness::faults::CacheOutage,
+        )));
         let app = TestApp::spawn(backends).await;
         let response = app.post_decision(&example_application()).await;
         assert_eq!(response.status(), 200);
@@ -210,15 +249,22 @@ mod on_real_servers {
         // The one key, as Redis holds it: a hash under the namespace, with a TTL.
         let namespace = &app.real().namespace.namespace;
         let keys = app.real().namespace.keys().await;
-        let key = CacheKey::for_application(&app.scorer.model().version, &parse(&example_application()));
+        let key =
+            CacheKey::for_application(&app.scorer.model().version, &parse(&example_application()));
         assert_eq!(keys, vec![format!("{namespace}:verdict:{key}")]);
         let hash = keys[0].rsplit(':').next().unwrap();
-        assert!(hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{hash}");
+        assert!(
+            hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+            "{hash}"
+        );
         let client = redis_client().await;
         let ttl_ms: i64 = client.pttl(&keys[0]).await.unwrap();
         assert!(ttl_ms > 0 && ttl_ms <= 3_600_000, "PTTL {ttl_ms}");
         let stored: String = client.get(&keys[0]).await.unwrap();
-        assert_eq!(serde_json::from_str::<Verdict>(&stored).unwrap(), verdict_of(&first));
+        assert_eq!(
+            serde_json::from_str::<Verdict>(&stored).unwrap(),
+            verdict_of(&first)
+        );
         let _ = client.quit().await;
     }
 

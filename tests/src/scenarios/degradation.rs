@@ -15,12 +15,12 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::{expect_problem, header};
+use crate::harness::TestApp;
+use crate::harness::TestBackends;
 use crate::harness::data::{example_application, example_with};
 use crate::harness::proxy::{TcpProxy, socket_addr_of};
 use crate::harness::real_backends::{RealBackends, admin_database_url, redis_url};
 use crate::harness::test_app::built_in_scorer;
-use crate::harness::TestApp;
-use crate::harness::TestBackends;
 use app::BackendNames;
 
 /// The cache's time bound in these tests: the service's default.
@@ -33,7 +33,11 @@ async fn cache_status_of(app: &TestApp, application: &Value) -> (u16, Option<Str
     let started = Instant::now();
     let response = app.post_decision(application).await;
     let elapsed = started.elapsed();
-    (response.status().as_u16(), header(&response, "cache-status"), elapsed)
+    (
+        response.status().as_u16(),
+        header(&response, "cache-status"),
+        elapsed,
+    )
 }
 
 /// Polls until `check` holds, for up to ten seconds.
@@ -57,13 +61,20 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
     let real = RealBackends::create().await;
     let proxy = TcpProxy::start(socket_addr_of(&redis_url())).await;
     let cache = real
-        .cache_at(&proxy.url_for(&redis_url()), Duration::from_secs(3600), CACHE_BOUND)
+        .cache_at(
+            &proxy.url_for(&redis_url()),
+            Duration::from_secs(3600),
+            CACHE_BOUND,
+        )
         .await;
     let backends = TestBackends {
         cache: Some(Arc::new(cache)),
         store: Arc::new(real.store().await),
         scorer: Arc::new(built_in_scorer()),
-        names: BackendNames { cache: "redis", store: "postgres" },
+        names: BackendNames {
+            cache: "redis",
+            store: "postgres",
+        },
         real: Some(Arc::new(real)),
         options: Default::default(),
     };
@@ -71,28 +82,53 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
     let application = example_application();
 
     let (status, cache_status, _) = cache_status_of(&app, &application).await;
-    assert_eq!((status, cache_status.as_deref()), (200, Some("credit-decisions; fwd=miss")));
+    assert_eq!(
+        (status, cache_status.as_deref()),
+        (200, Some("credit-decisions; fwd=miss"))
+    );
     let (_, cache_status, _) = cache_status_of(&app, &application).await;
     assert_eq!(cache_status.as_deref(), Some("credit-decisions; hit"));
 
-    for (how, take_away) in [("refused", TcpProxy::cut as fn(&TcpProxy)), ("hung", TcpProxy::black_hole)] {
+    for (how, take_away) in [
+        ("refused", TcpProxy::cut as fn(&TcpProxy)),
+        ("hung", TcpProxy::black_hole),
+    ] {
         take_away(&proxy);
         for _ in 0..3 {
             let (status, cache_status, elapsed) = cache_status_of(&app, &application).await;
             assert_eq!(status, 200, "Redis {how}");
-            assert_eq!(cache_status.as_deref(), Some("credit-decisions; fwd=miss"), "Redis {how}");
-            assert!(elapsed < 2 * CACHE_BOUND + SLACK, "Redis {how}: a request took {elapsed:?}");
+            assert_eq!(
+                cache_status.as_deref(),
+                Some("credit-decisions; fwd=miss"),
+                "Redis {how}"
+            );
+            assert!(
+                elapsed < 2 * CACHE_BOUND + SLACK,
+                "Redis {how}: a request took {elapsed:?}"
+            );
         }
         let ready: Value = app.get("/health/ready").await.json().await.unwrap();
         assert_eq!(ready["status"], "ready", "Redis {how}");
-        assert_eq!(ready["components"]["cache"]["status"], "down", "Redis {how}");
+        assert_eq!(
+            ready["components"]["cache"]["status"], "down",
+            "Redis {how}"
+        );
     }
     // 2 before, 3 + 3 without Redis: every one logged, the last 6 scored.
     assert_eq!(app.store.appends().len(), 8);
     assert_eq!(app.scorer.calls().len(), 7);
-    let rows = app.real().database().query_json("SELECT source FROM decisions ORDER BY seq").await;
+    let rows = app
+        .real()
+        .database()
+        .query_json("SELECT source FROM decisions ORDER BY seq")
+        .await;
     let sources: Vec<&str> = rows.iter().map(|r| r["source"].as_str().unwrap()).collect();
-    assert_eq!(sources, ["model", "cache", "model", "model", "model", "model", "model", "model"]);
+    assert_eq!(
+        sources,
+        [
+            "model", "cache", "model", "model", "model", "model", "model", "model"
+        ]
+    );
 
     proxy.restore();
     eventually("the cache reconnecting", || async {
@@ -104,7 +140,11 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
     let (_, first, _) = cache_status_of(&app, &other).await;
     let (_, second, _) = cache_status_of(&app, &other).await;
     assert_eq!(first.as_deref(), Some("credit-decisions; fwd=miss"));
-    assert_eq!(second.as_deref(), Some("credit-decisions; hit"), "caching resumed");
+    assert_eq!(
+        second.as_deref(),
+        Some("credit-decisions; hit"),
+        "caching resumed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,15 +156,23 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
         cache: Some(Arc::new(real.cache(Duration::from_secs(3600)).await)),
         store: Arc::new(store),
         scorer: Arc::new(built_in_scorer()),
-        names: BackendNames { cache: "redis", store: "postgres" },
+        names: BackendNames {
+            cache: "redis",
+            store: "postgres",
+        },
         real: Some(Arc::new(real)),
         options: Default::default(),
     };
     let app = TestApp::spawn(backends).await;
-    assert_eq!(app.post_decision(&example_application()).await.status(), 200);
+    assert_eq!(
+        app.post_decision(&example_application()).await.status(),
+        200
+    );
 
     proxy.cut();
-    let response = app.post_decision(&example_with("age_years", json!(30))).await;
+    let response = app
+        .post_decision(&example_with("age_years", json!(30)))
+        .await;
     assert_eq!(header(&response, "retry-after").as_deref(), Some("5"));
     let problem = expect_problem(response, 503, "unavailable").await;
     assert!(problem.get("decision_id").is_none());
@@ -132,15 +180,28 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
 
     proxy.restore();
     eventually("the log recovering", || async {
-        app.post_decision(&example_with("age_years", json!(31))).await.status() == 200
+        app.post_decision(&example_with("age_years", json!(31)))
+            .await
+            .status()
+            == 200
     })
     .await;
     assert_eq!(app.get("/health/ready").await.status(), 200);
 
     // Only the decisions that were answered are in the log.
-    let answered = app.real().database().query_json("SELECT request->'age_years' AS age FROM decisions ORDER BY seq").await;
-    let ages: Vec<i64> = answered.iter().map(|row| row["age"].as_i64().unwrap()).collect();
+    let answered = app
+        .real()
+        .database()
+        .query_json("SELECT request->'age_years' AS age FROM decisions ORDER BY seq")
+        .await;
+    let ages: Vec<i64> = answered
+        .iter()
+        .map(|row| row["age"].as_i64().unwrap())
+        .collect();
     assert_eq!(ages.first(), Some(&67));
-    assert!(!ages.contains(&30), "a decision answered 503 must not be in the log: {ages:?}");
+    assert!(
+        !ages.contains(&30),
+        "a decision answered 503 must not be in the log: {ages:?}"
+    );
     assert_eq!(ages.last(), Some(&31));
 }

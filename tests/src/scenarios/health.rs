@@ -13,7 +13,10 @@ async fn live_is_up() {
     let app = TestApp::on_memory().await;
     let response = app.get("/health/live").await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": "up"}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": "up"})
+    );
 }
 
 #[tokio::test]

@@ -23,7 +23,8 @@ async fn sample(app: &TestApp, series: &str) -> f64 {
 #[tokio::test]
 async fn metrics_count_requests_decisions_and_cache_hits() {
     let app = TestApp::on_memory().await;
-    let posts = r#"credit_decisions_http_requests_total{method="POST",route="/v1/decisions",status="200"}"#;
+    let posts =
+        r#"credit_decisions_http_requests_total{method="POST",route="/v1/decisions",status="200"}"#;
     let hits = r#"credit_decisions_cache_lookups_total{result="hit"}"#;
     let misses = r#"credit_decisions_cache_lookups_total{result="miss"}"#;
     let from_cache = r#"credit_decisions_decisions_total{outcome="approve",source="cache"}"#;
@@ -42,16 +43,22 @@ async fn metrics_count_requests_decisions_and_cache_hits() {
     assert_eq!(sample(&app, posts).await, 2.0);
     assert_eq!(sample(&app, hits).await, 1.0, "a hit after a repeat");
     assert_eq!(sample(&app, from_cache).await, 1.0);
-    assert_eq!(sample(&app, scorings).await, 1.0, "a hit does not run the model");
+    assert_eq!(
+        sample(&app, scorings).await,
+        1.0,
+        "a hit does not run the model"
+    );
 
     let invalid = example_with("age_years", json!(3));
     app.post_decision(&invalid).await;
-    let refused = r#"credit_decisions_http_requests_total{method="POST",route="/v1/decisions",status="422"}"#;
+    let refused =
+        r#"credit_decisions_http_requests_total{method="POST",route="/v1/decisions",status="422"}"#;
     assert_eq!(sample(&app, refused).await, 1.0);
     let latency = r#"credit_decisions_http_request_duration_seconds_count{route="/v1/decisions"}"#;
     assert_eq!(sample(&app, latency).await, 3.0);
 
-    app.post_batch(&[example_application(), example_with("age_years", json!(50))]).await;
+    app.post_batch(&[example_application(), example_with("age_years", json!(50))])
+        .await;
     assert_eq!(sample(&app, "credit_decisions_batch_size_sum").await, 2.0);
     assert_eq!(sample(&app, hits).await, 2.0);
 }
@@ -68,7 +75,28 @@ async fn cache_and_log_errors_are_counted() {
         .with_store(Arc::new(StoreOutage));
     let app = TestApp::spawn(backends).await;
     app.post_decision(&example_application()).await;
-    assert_eq!(sample(&app, r#"credit_decisions_cache_errors_total{operation="read"}"#).await, 1.0);
-    assert_eq!(sample(&app, r#"credit_decisions_cache_errors_total{operation="write"}"#).await, 1.0);
-    assert_eq!(sample(&app, r#"credit_decisions_store_errors_total{operation="append"}"#).await, 1.0);
+    assert_eq!(
+        sample(
+            &app,
+            r#"credit_decisions_cache_errors_total{operation="read"}"#
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &app,
+            r#"credit_decisions_cache_errors_total{operation="write"}"#
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &app,
+            r#"credit_decisions_store_errors_total{operation="append"}"#
+        )
+        .await,
+        1.0
+    );
 }

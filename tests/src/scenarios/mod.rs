@@ -35,7 +35,10 @@ pub async fn expect_problem(response: Response, status: u16, kind: &str) -> Valu
         "problem type of {body}"
     );
     assert_eq!(body["status"], status, "status in the body");
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
     body
 }
 

@@ -39,12 +39,19 @@ fn tract_scores_every_golden_application_as_onnxruntime_did() {
     let mut worst = 0.0f32;
     for (i, (row, probability)) in golden_rows().iter().zip(&batch).enumerate() {
         let difference = (probability - row.probability_of_default).abs();
-        assert!(difference <= TOLERANCE, "row {i}: tract {probability}, onnxruntime {}", row.probability_of_default);
+        assert!(
+            difference <= TOLERANCE,
+            "row {i}: tract {probability}, onnxruntime {}",
+            row.probability_of_default
+        );
         worst = worst.max(difference);
     }
     // One at a time gives the very numbers of the batch.
     for (i, application) in applications.iter().enumerate().step_by(37) {
-        assert_eq!(scorer.score(std::slice::from_ref(application)).unwrap(), vec![batch[i]]);
+        assert_eq!(
+            scorer.score(std::slice::from_ref(application)).unwrap(),
+            vec![batch[i]]
+        );
     }
     println!("largest difference from onnxruntime over 1,000 rows: {worst:e}");
 }
@@ -62,7 +69,10 @@ async fn every_golden_application_gets_its_decision_over_http() {
         let expected = Outcome::at_threshold(row.probability_of_default, threshold);
         assert_eq!(body["decision"], expected.as_str(), "row {i}");
         let served = body["probability_of_default"].as_f64().unwrap() as f32;
-        assert!((served - row.probability_of_default).abs() <= TOLERANCE, "row {i}");
+        assert!(
+            (served - row.probability_of_default).abs() <= TOLERANCE,
+            "row {i}"
+        );
         approvals += usize::from(expected == Outcome::Approve);
     }
     assert_eq!(app.store.appends().len(), 1000);
@@ -83,7 +93,10 @@ async fn the_model_endpoint_serves_the_card() {
 fn the_card_clears_the_quality_bar() {
     let card = built_in_card();
     assert!(card["metrics"]["cv_roc_auc"].as_f64().unwrap() >= 0.78);
-    assert_eq!(card["excluded_attributes"], serde_json::json!(["personal_status_and_sex", "foreign_worker"]));
+    assert_eq!(
+        card["excluded_attributes"],
+        serde_json::json!(["personal_status_and_sex", "foreign_worker"])
+    );
 }
 
 /// A directory holding a copy of the built-in model and its card.
@@ -91,7 +104,11 @@ fn model_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("candidate.onnx");
     std::fs::write(&model, include_bytes!("../../../model/credit-model.onnx")).unwrap();
-    std::fs::write(card_of(&model), include_str!("../../../model/credit-model.card.json")).unwrap();
+    std::fs::write(
+        card_of(&model),
+        include_str!("../../../model/credit-model.card.json"),
+    )
+    .unwrap();
     (dir, model)
 }
 
@@ -100,13 +117,16 @@ fn card_of(model: &Path) -> PathBuf {
 }
 
 fn edit_card(model: &Path, edit: impl FnOnce(&mut Value)) {
-    let mut card: Value = serde_json::from_str(&std::fs::read_to_string(card_of(model)).unwrap()).unwrap();
+    let mut card: Value =
+        serde_json::from_str(&std::fs::read_to_string(card_of(model)).unwrap()).unwrap();
     edit(&mut card);
     std::fs::write(card_of(model), card.to_string()).unwrap();
 }
 
 fn refusal(model: &Path) -> String {
-    let error: ModelLoadError = OnnxScorer::from_path(model).err().expect("the model is refused");
+    let error: ModelLoadError = OnnxScorer::from_path(model)
+        .err()
+        .expect("the model is refused");
     error.to_string()
 }
 
@@ -120,7 +140,9 @@ fn a_model_at_a_path_loads_with_the_card_beside_it() {
 #[tokio::test]
 async fn the_configured_model_is_the_one_served() {
     let (_dir, model) = model_copy();
-    edit_card(&model, |card| card["version"] = "german-credit-candidate".into());
+    edit_card(&model, |card| {
+        card["version"] = "german-credit-candidate".into()
+    });
     let config = Config::from_lookup(|name| match name {
         "CREDIT_DECISIONS_ADDR" => Some("127.0.0.1:0".to_owned()),
         "CREDIT_DECISIONS_MODEL" => Some(model.display().to_string()),
@@ -130,7 +152,12 @@ async fn the_configured_model_is_the_one_served() {
     let service = Service::build(&config).await.unwrap();
     let base = format!("http://{}", service.addr());
     tokio::spawn(service.run_until_stopped());
-    let card: Value = reqwest::get(format!("{base}/v1/model")).await.unwrap().json().await.unwrap();
+    let card: Value = reqwest::get(format!("{base}/v1/model"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(card["version"], "german-credit-candidate");
 }
 
@@ -149,7 +176,10 @@ fn a_corrupt_model_is_refused_naming_it() {
     std::fs::write(&model, b"this is not a protobuf").unwrap();
     let error = refusal(&model);
     assert!(
-        error.starts_with(&format!("{} is not a valid ONNX model of this service: ", model.display())),
+        error.starts_with(&format!(
+            "{} is not a valid ONNX model of this service: ",
+            model.display()
+        )),
         "{error}"
     );
 }
@@ -178,7 +208,9 @@ fn a_model_without_its_card_is_refused() {
 #[test]
 fn a_card_whose_encodings_disagree_is_refused() {
     let (_dir, model) = model_copy();
-    edit_card(&model, |card| card["features"][13]["encoding"][0]["value"] = "renting".into());
+    edit_card(&model, |card| {
+        card["features"][13]["encoding"][0]["value"] = "renting".into()
+    });
     let error = refusal(&model);
     assert!(
         error.starts_with(&format!(
@@ -192,13 +224,17 @@ fn a_card_whose_encodings_disagree_is_refused() {
 #[test]
 fn a_card_whose_features_disagree_is_refused() {
     let (_dir, model) = model_copy();
-    edit_card(&model, |card| card["features"][11]["name"] = "personal_status_and_sex".into());
+    edit_card(&model, |card| {
+        card["features"][11]["name"] = "personal_status_and_sex".into()
+    });
     assert!(refusal(&model).contains("its features are [checking_account"));
 }
 
 #[test]
 fn a_card_of_another_model_is_refused() {
     let (_dir, model) = model_copy();
-    edit_card(&model, |card| card["model"]["sha256"] = "00".repeat(32).into());
+    edit_card(&model, |card| {
+        card["model"]["sha256"] = "00".repeat(32).into()
+    });
     assert!(refusal(&model).contains("it describes the model with SHA-256 0000"));
 }

@@ -7,8 +7,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{expect_problem, header};
-use crate::harness::data::{example_application, example_with};
 use crate::harness::TestApp;
+use crate::harness::data::{example_application, example_with};
 
 /// Posts `body`, expects a 422 listing exactly `errors`, and that nothing
 /// reached a port.
@@ -35,7 +35,11 @@ async fn a_missing_field_is_named() {
 #[tokio::test]
 async fn an_unknown_field_is_refused() {
     let body = example_with("favourite_colour", json!("green"));
-    expect_invalid(body, one_error("favourite_colour", "is not a field of an application")).await;
+    expect_invalid(
+        body,
+        one_error("favourite_colour", "is not a field of an application"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -63,11 +67,22 @@ async fn every_integer_field_is_bounded_and_typed() {
     ];
     for (field, min, max) in fields {
         let range = format!("must be between {min} and {max}");
-        expect_invalid(example_with(field, json!(min - 1)), one_error(field, &range)).await;
-        expect_invalid(example_with(field, json!(max + 1)), one_error(field, &range)).await;
+        expect_invalid(
+            example_with(field, json!(min - 1)),
+            one_error(field, &range),
+        )
+        .await;
+        expect_invalid(
+            example_with(field, json!(max + 1)),
+            one_error(field, &range),
+        )
+        .await;
         for wrong_type in [json!(2.5), json!("3"), json!(null), json!(true)] {
-            expect_invalid(example_with(field, wrong_type), one_error(field, "must be an integer"))
-                .await;
+            expect_invalid(
+                example_with(field, wrong_type),
+                one_error(field, "must be an integer"),
+            )
+            .await;
         }
     }
 }
@@ -76,8 +91,11 @@ async fn every_integer_field_is_bounded_and_typed() {
 async fn the_credit_amount_is_positive_capped_and_a_number() {
     let range = "must be greater than 0 and at most 1000000";
     for out_of_range in [json!(0), json!(-1), json!(1_000_000.5)] {
-        expect_invalid(example_with("credit_amount", out_of_range), one_error("credit_amount", range))
-            .await;
+        expect_invalid(
+            example_with("credit_amount", out_of_range),
+            one_error("credit_amount", range),
+        )
+        .await;
     }
     expect_invalid(
         example_with("credit_amount", json!("1169")),
@@ -90,27 +108,56 @@ async fn the_credit_amount_is_positive_capped_and_a_number() {
 async fn every_enum_field_lists_its_values() {
     let fields = [
         ("checking_account", "below_0, 0_to_200, 200_or_more, none"),
-        ("credit_history", "no_credits_taken, all_paid_this_bank, existing_paid_duly, past_delays, critical_account"),
-        ("purpose", "car_new, car_used, furniture_equipment, radio_television, domestic_appliances, repairs, education, retraining, business, others"),
-        ("savings", "below_100, 100_to_500, 500_to_1000, 1000_or_more, unknown"),
-        ("employment_since", "unemployed, below_1_year, 1_to_4_years, 4_to_7_years, 7_years_or_more"),
+        (
+            "credit_history",
+            "no_credits_taken, all_paid_this_bank, existing_paid_duly, past_delays, critical_account",
+        ),
+        (
+            "purpose",
+            "car_new, car_used, furniture_equipment, radio_television, domestic_appliances, repairs, education, retraining, business, others",
+        ),
+        (
+            "savings",
+            "below_100, 100_to_500, 500_to_1000, 1000_or_more, unknown",
+        ),
+        (
+            "employment_since",
+            "unemployed, below_1_year, 1_to_4_years, 4_to_7_years, 7_years_or_more",
+        ),
         ("other_debtors", "none, co_applicant, guarantor"),
-        ("property", "real_estate, savings_or_insurance, car_or_other, none"),
+        (
+            "property",
+            "real_estate, savings_or_insurance, car_or_other, none",
+        ),
         ("other_installment_plans", "bank, stores, none"),
         ("housing", "rent, own, for_free"),
-        ("job", "unskilled_non_resident, unskilled_resident, skilled, highly_qualified"),
+        (
+            "job",
+            "unskilled_non_resident, unskilled_resident, skilled, highly_qualified",
+        ),
     ];
     for (field, values) in fields {
         let message = format!("unknown value 'lots'; expected one of {values}");
-        expect_invalid(example_with(field, json!("lots")), one_error(field, &message)).await;
-        expect_invalid(example_with(field, json!(1)), one_error(field, "must be a string")).await;
+        expect_invalid(
+            example_with(field, json!("lots")),
+            one_error(field, &message),
+        )
+        .await;
+        expect_invalid(
+            example_with(field, json!(1)),
+            one_error(field, "must be a string"),
+        )
+        .await;
     }
 }
 
 #[tokio::test]
 async fn telephone_is_a_boolean() {
-    expect_invalid(example_with("telephone", json!("yes")), one_error("telephone", "must be a boolean"))
-        .await;
+    expect_invalid(
+        example_with("telephone", json!("yes")),
+        one_error("telephone", "must be a boolean"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -139,7 +186,11 @@ async fn expect_malformed(body: &[u8], detail: &str) {
         .await;
     let problem = expect_problem(response, 400, "malformed-body").await;
     let actual = problem["detail"].as_str().unwrap();
-    assert!(actual.starts_with(detail), "detail {actual:?} for {:?}", String::from_utf8_lossy(body));
+    assert!(
+        actual.starts_with(detail),
+        "detail {actual:?} for {:?}",
+        String::from_utf8_lossy(body)
+    );
     app.assert_nothing_reached_the_ports();
 }
 
@@ -151,7 +202,11 @@ async fn an_empty_body_is_malformed() {
 #[tokio::test]
 async fn a_json_array_is_not_an_application() {
     let body = json!([example_application()]).to_string();
-    expect_malformed(body.as_bytes(), "the body is a JSON array; expected a JSON object").await;
+    expect_malformed(
+        body.as_bytes(),
+        "the body is a JSON array; expected a JSON object",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -173,7 +228,9 @@ async fn a_body_over_64_kib_is_too_large() {
     // Valid JSON padded with whitespace: refused for its size alone.
     let mut body = example_application().to_string().into_bytes();
     body.splice(1..1, std::iter::repeat_n(b' ', 64 * 1024));
-    let response = app.post_raw("/v1/decisions", Some("application/json"), body).await;
+    let response = app
+        .post_raw("/v1/decisions", Some("application/json"), body)
+        .await;
     let problem = expect_problem(response, 413, "payload-too-large").await;
     assert_eq!(problem["detail"], "the body is larger than 65536 bytes");
     app.assert_nothing_reached_the_ports();
@@ -186,7 +243,9 @@ async fn a_body_of_exactly_64_kib_is_accepted() {
     let padding = 64 * 1024 - body.len();
     body.splice(1..1, std::iter::repeat_n(b' ', padding));
     assert_eq!(body.len(), 64 * 1024);
-    let response = app.post_raw("/v1/decisions", Some("application/json"), body).await;
+    let response = app
+        .post_raw("/v1/decisions", Some("application/json"), body)
+        .await;
     assert_eq!(response.status(), 200);
 }
 
@@ -194,21 +253,37 @@ async fn a_body_of_exactly_64_kib_is_accepted() {
 async fn only_json_is_accepted() {
     let app = TestApp::on_memory().await;
     let body = example_application().to_string().into_bytes();
-    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
-        let response = app.post_raw("/v1/decisions", content_type, body.clone()).await;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let response = app
+            .post_raw("/v1/decisions", content_type, body.clone())
+            .await;
         expect_problem(response, 415, "unsupported-media-type").await;
     }
     let with_charset = app
-        .post_raw("/v1/decisions", Some("application/json; charset=utf-8"), body)
+        .post_raw(
+            "/v1/decisions",
+            Some("application/json; charset=utf-8"),
+            body,
+        )
         .await;
     assert_eq!(with_charset.status(), 200);
-    assert_eq!(app.scorer.calls().len(), 1, "only the JSON request was scored");
+    assert_eq!(
+        app.scorer.calls().len(),
+        1,
+        "only the JSON request was scored"
+    );
 }
 
 #[tokio::test]
 async fn the_content_type_is_checked_before_the_body() {
     let app = TestApp::on_memory().await;
-    let response = app.post_raw("/v1/decisions", Some("text/plain"), b"[]".to_vec()).await;
+    let response = app
+        .post_raw("/v1/decisions", Some("text/plain"), b"[]".to_vec())
+        .await;
     expect_problem(response, 415, "unsupported-media-type").await;
     app.assert_nothing_reached_the_ports();
 }
@@ -218,14 +293,22 @@ async fn a_wrong_method_is_405_with_allow() {
     let app = TestApp::on_memory().await;
     let cases = [
         (Method::PUT, "/v1/decisions", "GET, POST"),
-        (Method::DELETE, "/v1/decisions/01a20cbf-a936-7298-8e60-e112755cf3ae", "GET"),
+        (
+            Method::DELETE,
+            "/v1/decisions/01a20cbf-a936-7298-8e60-e112755cf3ae",
+            "GET",
+        ),
         (Method::POST, "/v1/model", "GET"),
         (Method::GET, "/v1/decisions/batch", "POST"),
         (Method::POST, "/health/ready", "GET"),
     ];
     for (method, path, allowed) in cases {
         let response = app.request(method.clone(), path).await;
-        assert_eq!(header(&response, "allow").as_deref(), Some(allowed), "{method} {path}");
+        assert_eq!(
+            header(&response, "allow").as_deref(),
+            Some(allowed),
+            "{method} {path}"
+        );
         expect_problem(response, 405, "method-not-allowed").await;
     }
     app.assert_nothing_reached_the_ports();
@@ -236,7 +319,10 @@ async fn an_unknown_decision_id_is_404() {
     let app = TestApp::on_memory().await;
     let unknown = uuid::Uuid::now_v7().to_string();
     let problem = expect_problem(app.get_decision(&unknown).await, 404, "not-found").await;
-    assert_eq!(problem["detail"], format!("no decision has the id {unknown}"));
+    assert_eq!(
+        problem["detail"],
+        format!("no decision has the id {unknown}")
+    );
 }
 
 #[tokio::test]
@@ -265,16 +351,19 @@ mod unavailable {
     use std::sync::Arc;
 
     use super::*;
-    use pretty_assertions::assert_eq;
     use crate::harness::TestBackends;
     use crate::harness::faults::{BrokenScorer, StoreOutage};
     use crate::harness::test_app::built_in_scorer;
     use domain::Scorer;
+    use pretty_assertions::assert_eq;
 
     async fn expect_unavailable(response: reqwest::Response, what: &str) {
         assert_eq!(header(&response, "retry-after").as_deref(), Some("5"));
         let problem = expect_problem(response, 503, "unavailable").await;
-        assert_eq!(problem["detail"], format!("{what} is unavailable; retry in 5 seconds"));
+        assert_eq!(
+            problem["detail"],
+            format!("{what} is unavailable; retry in 5 seconds")
+        );
         assert!(problem.get("decision_id").is_none() && problem.get("decision").is_none());
     }
 
@@ -297,7 +386,8 @@ mod unavailable {
     #[tokio::test]
     async fn a_model_that_fails_is_503_and_nothing_is_logged() {
         let card = built_in_scorer().model().clone();
-        let app = TestApp::spawn(TestBackends::memory().with_scorer(Arc::new(BrokenScorer(card)))).await;
+        let app =
+            TestApp::spawn(TestBackends::memory().with_scorer(Arc::new(BrokenScorer(card)))).await;
         let response = app.post_decision(&example_application()).await;
         expect_unavailable(response, "the model").await;
         assert_eq!(app.store.appends().len(), 0);

@@ -52,7 +52,10 @@ async fn every_endpoint_of_the_contract_is_described() {
         ("/docs", "get"),
     ];
     for (path, method) in operations {
-        assert!(document["paths"][path][method].is_object(), "{method} {path}");
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
     }
     let errors: Vec<&str> = document["paths"]["/v1/decisions"]["post"]["responses"]
         .as_object()
@@ -61,10 +64,17 @@ async fn every_endpoint_of_the_contract_is_described() {
         .map(String::as_str)
         .collect();
     assert_eq!(errors, ["200", "400", "401", "413", "415", "422", "503"]);
-    let savings = &document["components"]["schemas"]["Application"]["properties"]["savings"]["enum"];
+    let savings =
+        &document["components"]["schemas"]["Application"]["properties"]["savings"]["enum"];
     assert_eq!(
         *savings,
-        serde_json::json!(["below_100", "100_to_500", "500_to_1000", "1000_or_more", "unknown"])
+        serde_json::json!([
+            "below_100",
+            "100_to_500",
+            "500_to_1000",
+            "1000_or_more",
+            "unknown"
+        ])
     );
 }
 
@@ -74,7 +84,9 @@ async fn every_example_passes_the_service_validation() {
     let document = document(&app).await;
     let mut tried = 0;
     for (path, item) in document["paths"].as_object().unwrap() {
-        let Some(example) = item["post"]["requestBody"]["content"]["application/json"].get("example") else {
+        let Some(example) =
+            item["post"]["requestBody"]["content"]["application/json"].get("example")
+        else {
             continue;
         };
         let response = app.post_json(path, example).await;
@@ -82,7 +94,10 @@ async fn every_example_passes_the_service_validation() {
         tried += 1;
     }
     assert_eq!(tried, 2, "both POST bodies carry an example");
-    for example in document["components"]["schemas"]["Application"]["examples"].as_array().unwrap() {
+    for example in document["components"]["schemas"]["Application"]["examples"]
+        .as_array()
+        .unwrap()
+    {
         assert_eq!(app.post_decision(example).await.status(), 200);
         assert_eq!(*example, example_application());
     }
@@ -92,15 +107,28 @@ async fn every_example_passes_the_service_validation() {
 async fn answers_have_the_documented_shapes() {
     let app = TestApp::on_memory().await;
     let document = document(&app).await;
-    let decision: Value = app.post_decision(&example_application()).await.json().await.unwrap();
+    let decision: Value = app
+        .post_decision(&example_application())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(keys(&decision), properties(&document, "Decision"));
     let id = decision["decision_id"].as_str().unwrap();
     let record: Value = app.get_decision(id).await.json().await.unwrap();
     assert_eq!(keys(&record), properties(&document, "DecisionRecord"));
-    assert_eq!(keys(&record["request"]), properties(&document, "Application"));
+    assert_eq!(
+        keys(&record["request"]),
+        properties(&document, "Application")
+    );
     let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
     assert_eq!(keys(&page), properties(&document, "DecisionPage"));
-    let problem: Value = app.post_decision(&serde_json::json!({})).await.json().await.unwrap();
+    let problem: Value = app
+        .post_decision(&serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(keys(&problem), properties(&document, "Problem"));
 }
 
@@ -111,7 +139,10 @@ async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     let html = page.text().await.unwrap();
     assert!(html.contains("/openapi.json") && html.contains("/docs/swagger-ui-bundle.js"));
-    assert!(!html.contains("https://"), "the page loads nothing from elsewhere");
+    assert!(
+        !html.contains("https://"),
+        "the page loads nothing from elsewhere"
+    );
     for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"] {
         let response = app.get(asset).await;
         assert_eq!(response.status(), 200, "{asset}");

@@ -15,12 +15,19 @@ use crate::harness::data::{example_application, example_with};
 
 fn key(n: u32) -> CacheKey {
     let application = example_with("age_years", serde_json::json!(20 + n));
-    CacheKey::for_application("contract-test", &domain::Application::from_json(application.as_object().unwrap()).unwrap())
+    CacheKey::for_application(
+        "contract-test",
+        &domain::Application::from_json(application.as_object().unwrap()).unwrap(),
+    )
 }
 
 fn verdict(probability: f64) -> Verdict {
     Verdict {
-        decision: if probability < 0.5 { Outcome::Approve } else { Outcome::Decline },
+        decision: if probability < 0.5 {
+            Outcome::Approve
+        } else {
+            Outcome::Decline
+        },
         probability_of_default: probability,
         model_version: "contract-test".to_owned(),
     }
@@ -42,7 +49,10 @@ where
         vec![CacheEntry::Missing, CacheEntry::Missing]
     );
 
-    cache.write(&[(key(1), verdict(0.125)), (key(2), verdict(0.75))]).await.unwrap();
+    cache
+        .write(&[(key(1), verdict(0.125)), (key(2), verdict(0.75))])
+        .await
+        .unwrap();
     cache.write(&[]).await.unwrap();
     assert_eq!(
         cache.read(&[key(2), key(3), key(1)]).await.unwrap(),
@@ -57,7 +67,10 @@ where
     // Probabilities survive the round trip exactly, as clients saw them.
     let awkward = Verdict::from_model(0.057_359_487, 0.2326, "contract-test");
     cache.write(&[(key(4), awkward.clone())]).await.unwrap();
-    assert_eq!(cache.read(&[key(4)]).await.unwrap(), vec![CacheEntry::Found(awkward)]);
+    assert_eq!(
+        cache.read(&[key(4)]).await.unwrap(),
+        vec![CacheEntry::Found(awkward)]
+    );
 
     cache.write(&[(key(1), verdict(0.25))]).await.unwrap();
     assert_eq!(
@@ -68,7 +81,10 @@ where
 
     let short_lived = make(Duration::from_millis(300)).await;
     short_lived.write(&[(key(5), verdict(0.5))]).await.unwrap();
-    assert_eq!(short_lived.read(&[key(5)]).await.unwrap(), vec![CacheEntry::Found(verdict(0.5))]);
+    assert_eq!(
+        short_lived.read(&[key(5)]).await.unwrap(),
+        vec![CacheEntry::Found(verdict(0.5))]
+    );
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
         short_lived.read(&[key(5)]).await.unwrap(),
@@ -83,7 +99,8 @@ fn record(source: Source) -> DecisionRecord {
         decision_id: id,
         created_at: domain::decision::now_for_log(),
         source,
-        request: domain::Application::from_json(example_application().as_object().unwrap()).unwrap(),
+        request: domain::Application::from_json(example_application().as_object().unwrap())
+            .unwrap(),
         response: domain::Decision {
             decision_id: id,
             verdict: Verdict::from_model(0.057_359_487, 0.2326, "contract-test"),
@@ -110,12 +127,22 @@ pub async fn store_contract(store: Arc<dyn DecisionStore>) {
     store.append(&[b.clone(), c.clone()]).await.unwrap();
     store.append(std::slice::from_ref(&late)).await.unwrap();
 
-    assert_eq!(store.get(b.decision_id).await.unwrap(), Some(b.clone()), "reads back equal");
+    assert_eq!(
+        store.get(b.decision_id).await.unwrap(),
+        Some(b.clone()),
+        "reads back equal"
+    );
     assert_eq!(store.get(DecisionId::mint()).await.unwrap(), None);
 
     let all = store.list(10, None).await.unwrap();
-    assert_eq!(ids(&all.items), ids(&[late.clone(), c.clone(), b.clone(), a.clone()]));
-    assert_eq!(all.items, vec![late.clone(), c.clone(), b.clone(), a.clone()]);
+    assert_eq!(
+        ids(&all.items),
+        ids(&[late.clone(), c.clone(), b.clone(), a.clone()])
+    );
+    assert_eq!(
+        all.items,
+        vec![late.clone(), c.clone(), b.clone(), a.clone()]
+    );
     assert_eq!(all.next, None);
 
     let first = store.list(2, None).await.unwrap();
@@ -145,8 +172,10 @@ mod memory {
 
     #[tokio::test]
     async fn the_memory_cache_keeps_the_cache_contract() {
-        cache_contract(|ttl| async move { Arc::new(MemoryDecisionCache::new(ttl)) as Arc<dyn DecisionCache> })
-            .await;
+        cache_contract(|ttl| async move {
+            Arc::new(MemoryDecisionCache::new(ttl)) as Arc<dyn DecisionCache>
+        })
+        .await;
     }
 
     #[tokio::test]
@@ -191,15 +220,27 @@ mod real_servers {
         let cache = real.cache(Duration::from_secs(60)).await;
         let client = redis_client().await;
         let _: () = client
-            .set(cache.redis_key(&key(1)), "{not a verdict", None, None, false)
+            .set(
+                cache.redis_key(&key(1)),
+                "{not a verdict",
+                None,
+                None,
+                false,
+            )
             .await
             .unwrap();
         let _: i64 = client
-            .custom(fred::cmd!("HSET"), vec![cache.redis_key(&key(2)), "field".into(), "value".into()])
+            .custom(
+                fred::cmd!("HSET"),
+                vec![cache.redis_key(&key(2)), "field".into(), "value".into()],
+            )
             .await
             .unwrap();
         let entries = cache.read(&[key(1), key(2), key(3)]).await.unwrap();
-        assert!(matches!(entries[0], CacheEntry::Unreadable(_)), "{entries:?}");
+        assert!(
+            matches!(entries[0], CacheEntry::Unreadable(_)),
+            "{entries:?}"
+        );
         // MGET answers nil for a key of another type: nothing to use.
         assert_eq!(entries[1..], [CacheEntry::Missing, CacheEntry::Missing]);
         let _ = client.quit().await;

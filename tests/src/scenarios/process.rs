@@ -34,7 +34,11 @@ fn binary() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Running {
@@ -63,12 +67,15 @@ impl Running {
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(response) = reqwest::get(format!("{}/health/ready", running.base)).await {
-                if response.status() == 200 {
-                    return running;
-                }
+            if let Ok(response) = reqwest::get(format!("{}/health/ready", running.base)).await
+                && response.status() == 200
+            {
+                return running;
             }
-            assert!(Instant::now() < deadline, "the service did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "the service did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -88,7 +95,12 @@ impl Running {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let mut stdout = String::new();
                 use std::io::Read;
-                self.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+                self.child
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stdout)
+                    .unwrap();
                 return (status.code(), stdout);
             }
             assert!(Instant::now() < deadline, "the service did not exit");
@@ -131,7 +143,9 @@ async fn sigterm_lets_requests_in_flight_finish_and_be_logged() {
     // to be written, when SIGTERM arrives.
     let holder = Database::connect(&database.url).await.unwrap();
     let lock = holder.begin().await.unwrap();
-    lock.execute_unprepared("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    lock.execute_unprepared("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
 
     let client = reqwest::Client::new();
     let in_flight: Vec<_> = (0..3)
@@ -145,19 +159,28 @@ async fn sigterm_lets_requests_in_flight_finish_and_be_logged() {
         .collect();
     let deadline = Instant::now() + Duration::from_secs(10);
     while waiting_on_locks(&database).await < 3 {
-        assert!(Instant::now() < deadline, "the requests did not reach the log");
+        assert!(
+            Instant::now() < deadline,
+            "the requests did not reach the log"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     service.terminate();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let refused = reqwest::get(format!("{}/health/live", service.base)).await;
-    assert!(refused.is_err(), "a stopping service accepts no new connection");
+    assert!(
+        refused.is_err(),
+        "a stopping service accepts no new connection"
+    );
 
     lock.commit().await.unwrap();
     let mut answered = Vec::new();
     for request in in_flight {
-        let response = request.await.unwrap().expect("an in-flight request is answered");
+        let response = request
+            .await
+            .unwrap()
+            .expect("an in-flight request is answered");
         assert_eq!(response.status(), 200);
         answered.push(response.json::<Value>().await.unwrap()["decision_id"].clone());
     }
@@ -165,8 +188,13 @@ async fn sigterm_lets_requests_in_flight_finish_and_be_logged() {
     let (code, logs) = service.wait().await;
     assert_eq!(code, Some(0), "a graceful stop exits 0");
 
-    let rows = database.query_json("SELECT decision_id FROM decisions ORDER BY decision_id").await;
-    let mut logged: Vec<Value> = rows.into_iter().map(|row| row["decision_id"].clone()).collect();
+    let rows = database
+        .query_json("SELECT decision_id FROM decisions ORDER BY decision_id")
+        .await;
+    let mut logged: Vec<Value> = rows
+        .into_iter()
+        .map(|row| row["decision_id"].clone())
+        .collect();
     answered.sort_by_key(|id| id.to_string());
     logged.sort_by_key(|id| id.to_string());
     assert_eq!(logged, answered, "every answered decision is in the log");
@@ -189,8 +217,16 @@ async fn sigterm_lets_requests_in_flight_finish_and_be_logged() {
         assert!(answered.contains(&line["decision_id"]));
         assert!(line["latency_ms"].as_f64().unwrap() > 0.0);
     }
-    for value in ["critical_account", "radio_television", "7_years_or_more", "skilled"] {
-        assert!(!logs.contains(value), "the logs hold application content ({value})");
+    for value in [
+        "critical_account",
+        "radio_television",
+        "7_years_or_more",
+        "skilled",
+    ] {
+        assert!(
+            !logs.contains(value),
+            "the logs hold application content ({value})"
+        );
     }
 }
 
@@ -203,18 +239,27 @@ async fn a_bad_configuration_stops_the_service_naming_the_variable() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("CREDIT_DECISIONS_CACHE: 'memcached' is not one of memory, redis, none"), "{stderr}");
+    assert!(
+        stderr.contains("CREDIT_DECISIONS_CACHE: 'memcached' is not one of memory, redis, none"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_model_stops_the_service_naming_the_file() {
     let output = Command::new(binary())
         .env_clear()
-        .env("CREDIT_DECISIONS_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "CREDIT_DECISIONS_ADDR",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env("CREDIT_DECISIONS_MODEL", "/nonexistent/model.onnx")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("cannot read the model /nonexistent/model.onnx"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read the model /nonexistent/model.onnx"),
+        "{stderr}"
+    );
 }

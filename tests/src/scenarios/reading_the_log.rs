@@ -12,7 +12,9 @@ use crate::harness::data::{example_application, example_with};
 async fn decide_distinct(app: &TestApp, count: i64) -> Vec<Value> {
     let mut bodies = Vec::new();
     for i in 0..count {
-        let response = app.post_decision(&example_with("age_years", json!(20 + i))).await;
+        let response = app
+            .post_decision(&example_with("age_years", json!(20 + i)))
+            .await;
         assert_eq!(response.status(), 200);
         bodies.push(response.json().await.unwrap());
     }
@@ -20,7 +22,12 @@ async fn decide_distinct(app: &TestApp, count: i64) -> Vec<Value> {
 }
 
 pub async fn a_decision_reads_back_by_id(app: &TestApp) {
-    let body: Value = app.post_decision(&example_application()).await.json().await.unwrap();
+    let body: Value = app
+        .post_decision(&example_application())
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = body["decision_id"].as_str().unwrap();
     let response = app.get_decision(id).await;
     assert_eq!(response.status(), 200);
@@ -30,12 +37,20 @@ pub async fn a_decision_reads_back_by_id(app: &TestApp) {
     assert_eq!(record["request"], example_application());
     assert_eq!(record["response"], body);
     let created_at = record["created_at"].as_str().unwrap();
-    assert_eq!(created_at.len(), "2026-11-24T10:15:02.123456Z".len(), "{created_at}");
+    assert_eq!(
+        created_at.len(),
+        "2026-11-24T10:15:02.123456Z".len(),
+        "{created_at}"
+    );
 }
 
 pub async fn pages_go_newest_first_with_a_cursor(app: &TestApp) {
     let bodies = decide_distinct(app, 5).await;
-    let ids_newest_first: Vec<Value> = bodies.iter().rev().map(|b| b["decision_id"].clone()).collect();
+    let ids_newest_first: Vec<Value> = bodies
+        .iter()
+        .rev()
+        .map(|b| b["decision_id"].clone())
+        .collect();
 
     let mut seen = Vec::new();
     let mut path = "/v1/decisions?limit=2".to_owned();
@@ -64,7 +79,10 @@ pub async fn the_default_page_holds_fifty(app: &TestApp) {
     assert_eq!(page["items"].as_array().unwrap().len(), 50);
     assert!(page["next"].is_string());
     let rest: Value = app
-        .get(&format!("/v1/decisions?before={}", page["next"].as_str().unwrap()))
+        .get(&format!(
+            "/v1/decisions?before={}",
+            page["next"].as_str().unwrap()
+        ))
         .await
         .json()
         .await
@@ -80,7 +98,12 @@ pub async fn bad_queries_are_422(app: &TestApp) {
         ("limit=many", "limit"),
         ("before=yesterday", "before"),
     ] {
-        let problem = expect_problem(app.get(&format!("/v1/decisions?{query}")).await, 422, "validation").await;
+        let problem = expect_problem(
+            app.get(&format!("/v1/decisions?{query}")).await,
+            422,
+            "validation",
+        )
+        .await;
         assert_eq!(problem["errors"][0]["field"], field, "{query}");
     }
     let unknown = uuid::Uuid::now_v7();

@@ -15,7 +15,10 @@ async fn an_incoming_request_id_is_returned() {
         .send()
         .await
         .unwrap();
-    assert_eq!(header(&response, "x-request-id").as_deref(), Some("lender-7f3a-0001"));
+    assert_eq!(
+        header(&response, "x-request-id").as_deref(),
+        Some("lender-7f3a-0001")
+    );
 }
 
 #[tokio::test]
