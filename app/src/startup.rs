@@ -49,6 +49,9 @@ pub struct BackendNames {
     pub store: &'static str,
 }
 
+/// How long closing one backend may take at shutdown.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Closes a backend's connections once the server has stopped.
 pub type Closer = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
@@ -215,7 +218,10 @@ impl Service {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         for close in self.closers {
-            close().await;
+            // A backend that is down must not keep the process from exiting.
+            if tokio::time::timeout(CLOSE_TIMEOUT, close()).await.is_err() {
+                tracing::warn!("a backend did not close within {CLOSE_TIMEOUT:?}");
+            }
         }
         result
     }
