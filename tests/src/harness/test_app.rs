@@ -12,6 +12,9 @@ use onnx_scorer::OnnxScorer;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
+use postgres_store::PostgresDecisionStore;
+use redis_cache::RedisDecisionCache;
+
 use super::real_backends::RealBackends;
 use super::spies::{CallOrder, SpyCache, SpyScorer, SpyStore};
 
@@ -55,9 +58,21 @@ impl TestBackends {
     /// Redis and PostgreSQL, on a fresh database and namespace of the test's.
     pub async fn real() -> Self {
         let real = RealBackends::create().await;
+        let cache = real.cache(Duration::from_secs(3600)).await;
+        let store = real.store().await;
+        Self::on_real(real, cache, store)
+    }
+
+    /// A Redis cache and a PostgreSQL log of `real`'s, connected as the test
+    /// wishes (through a proxy, say).
+    pub fn on_real(
+        real: RealBackends,
+        cache: RedisDecisionCache,
+        store: PostgresDecisionStore,
+    ) -> Self {
         Self {
-            cache: Some(Arc::new(real.cache(Duration::from_secs(3600)).await)),
-            store: Arc::new(real.store().await),
+            cache: Some(Arc::new(cache)),
+            store: Arc::new(store),
             scorer: Arc::new(built_in_scorer()),
             names: BackendNames {
                 cache: "redis",

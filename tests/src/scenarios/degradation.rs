@@ -8,20 +8,16 @@
 //! - Log away: 503 with `Retry-After`, no decision leaves the service. Back:
 //!   decisions are served again without a restart.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::{expect_problem, header};
-use crate::harness::TestApp;
-use crate::harness::TestBackends;
 use crate::harness::data::{example_application, example_with};
 use crate::harness::proxy::{TcpProxy, socket_addr_of};
 use crate::harness::real_backends::{RealBackends, admin_database_url, redis_url};
-use crate::harness::test_app::built_in_scorer;
-use app::BackendNames;
+use crate::harness::{TestApp, TestBackends};
 
 /// The cache's time bound in these tests: the service's default.
 const CACHE_BOUND: Duration = Duration::from_millis(50);
@@ -67,18 +63,8 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
             CACHE_BOUND,
         )
         .await;
-    let backends = TestBackends {
-        cache: Some(Arc::new(cache)),
-        store: Arc::new(real.store().await),
-        scorer: Arc::new(built_in_scorer()),
-        names: BackendNames {
-            cache: "redis",
-            store: "postgres",
-        },
-        real: Some(Arc::new(real)),
-        options: Default::default(),
-    };
-    let app = TestApp::spawn(backends).await;
+    let store = real.store().await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
     let application = example_application();
 
     let (status, cache_status, _) = cache_status_of(&app, &application).await;
@@ -152,18 +138,8 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
     let real = RealBackends::create().await;
     let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
     let store = real.store_at(&proxy.url_for(&real.database().url)).await;
-    let backends = TestBackends {
-        cache: Some(Arc::new(real.cache(Duration::from_secs(3600)).await)),
-        store: Arc::new(store),
-        scorer: Arc::new(built_in_scorer()),
-        names: BackendNames {
-            cache: "redis",
-            store: "postgres",
-        },
-        real: Some(Arc::new(real)),
-        options: Default::default(),
-    };
-    let app = TestApp::spawn(backends).await;
+    let cache = real.cache(Duration::from_secs(3600)).await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
     assert_eq!(
         app.post_decision(&example_application()).await.status(),
         200
