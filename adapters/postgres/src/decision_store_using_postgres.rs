@@ -7,7 +7,7 @@ use domain::{DecisionId, DecisionPage, DecisionRecord, DecisionStore, Source, St
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -83,19 +83,17 @@ fn to_row(record: &DecisionRecord) -> ActiveModel {
 }
 
 fn from_row(row: decision_row::Model) -> Result<DecisionRecord, StoreError> {
+    let id = row.decision_id;
     let corrupt = |what: &str, error: String| {
-        StoreError::Unavailable(format!(
-            "decision {} has an unreadable {what}: {error}",
-            row.decision_id
-        ))
+        StoreError::Unavailable(format!("decision {id} has an unreadable {what}: {error}"))
     };
     Ok(DecisionRecord {
-        decision_id: row.decision_id.into(),
+        decision_id: id.into(),
         created_at: row.created_at,
-        source: Source::parse(&row.source).ok_or_else(|| corrupt("source", row.source.clone()))?,
-        request: serde_json::from_value(row.request.clone())
+        source: Source::parse(&row.source).ok_or_else(|| corrupt("source", row.source))?,
+        request: serde_json::from_value(row.request)
             .map_err(|error| corrupt("request", error.to_string()))?,
-        response: serde_json::from_value(row.response.clone())
+        response: serde_json::from_value(row.response)
             .map_err(|error| corrupt("response", error.to_string()))?,
     })
 }
@@ -106,14 +104,14 @@ impl DecisionStore for PostgresDecisionStore {
         if records.is_empty() {
             return Ok(());
         }
-        // One statement in one transaction: all rows or none, committed
-        // before the service answers.
-        let transaction = self.db.begin().await.map_err(unavailable)?;
+        // One multi-row INSERT, which PostgreSQL runs as a transaction of its
+        // own: all rows or none, committed when it returns, before the service
+        // answers. An explicit BEGIN/COMMIT would only add two round trips.
         Decisions::insert_many(records.iter().map(to_row))
-            .exec(&transaction)
+            .exec(&self.db)
             .await
             .map_err(unavailable)?;
-        transaction.commit().await.map_err(unavailable)
+        Ok(())
     }
 
     async fn get(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {
