@@ -107,16 +107,9 @@ impl DecisionCache for RedisDecisionCache {
             return Ok(Vec::new());
         }
         let redis_keys: Vec<String> = keys.iter().map(|key| self.redis_key(key)).collect();
-        // MGET of one key answers a bare value, not a list of one.
-        let values: Vec<Value> = if redis_keys.len() == 1 {
-            vec![
-                self.bounded(self.client.get::<Value, _>(&redis_keys[0]))
-                    .await?,
-            ]
-        } else {
-            self.bounded(self.client.mget::<Vec<Value>, _>(redis_keys))
-                .await?
-        };
+        let values: Vec<Value> = self
+            .bounded(self.client.mget::<Vec<Value>, _>(redis_keys))
+            .await?;
         Ok(values.into_iter().map(entry_of).collect())
     }
 
