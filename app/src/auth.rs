@@ -44,7 +44,7 @@ pub async fn require_key(
         .app_data::<web::Data<ApiKeys>>()
         .expect("the API keys are app data")
         .clone();
-    let protected = request.path().starts_with("/v1/") || request.path() == "/v1";
+    let protected = request.path().starts_with("/v1/");
     let header = request
         .headers()
         .get(AUTHORIZATION)
