@@ -4,7 +4,7 @@ The order of FEATURES is the order of the model's input vector and of the
 contract's field table. A categorical value's code is its position in
 `values`, which follows the data set's documented label order. The card
 repeats this table, and the Rust scorer refuses a card that disagrees with the
-contract's fields (adapters/onnx/src/card.rs).
+contract's fields (adapters/onnx-scorer/src/card.rs).
 """
 
 TARGET_COLUMN = "creditability"

@@ -11,10 +11,14 @@ mod observe;
 pub mod openapi;
 pub mod problem;
 mod routes;
-pub mod startup;
+pub mod schemas;
+mod server;
 pub mod telemetry;
+mod wiring;
 
 pub use actix_web::dev::ServerHandle;
 pub use config::Config;
 pub use routes::BATCH_MAX;
-pub use startup::{Adapters, BackendNames, ServeOptions, Service, StartupError};
+pub use routes::health::BackendNames;
+pub use server::{ServeOptions, Server};
+pub use wiring::{Adapters, StartupError};

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use credit_decisions::{Config, Service, telemetry};
+use app::{Config, Server, telemetry};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -17,16 +17,16 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    let service = match Service::build(&config).await {
-        Ok(service) => service,
+    let server = match Server::build(&config).await {
+        Ok(server) => server,
         Err(error) => {
             tracing::error!(%error, "cannot start");
             eprintln!("credit-decisions: cannot start: {error}");
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(addr = %service.addr(), "serving credit decisions");
-    match service.run_until_stopped().await {
+    tracing::info!(addr = %server.addr(), "serving credit decisions");
+    match server.run_until_stopped().await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

@@ -38,107 +38,95 @@ impl FieldError {
 /// refused with a message saying so, never used.
 const PROTECTED_ATTRIBUTES: [&str; 2] = ["personal_status_and_sex", "foreign_worker"];
 
-/// A credit application. Field order is the contract's and the model's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "Map<String, Value>")]
-pub struct Application {
-    pub checking_account: CheckingAccount,
-    pub duration_months: DurationMonths,
-    pub credit_history: CreditHistory,
-    pub purpose: Purpose,
-    pub credit_amount: CreditAmount,
-    pub savings: Savings,
-    pub employment_since: EmploymentSince,
-    pub installment_rate: InstallmentRate,
-    pub other_debtors: OtherDebtors,
-    pub residence_since: ResidenceSince,
-    pub property: Property,
-    pub age_years: AgeYears,
-    pub other_installment_plans: OtherInstallmentPlans,
-    pub housing: Housing,
-    pub existing_credits: ExistingCredits,
-    pub job: Job,
-    pub dependents: Dependents,
-    pub telephone: bool,
+/// What the contract, the model card and the OpenAPI document say of one field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldSpec {
+    /// The JSON name, as in the contract.
+    pub name: &'static str,
+    /// The Statlog German Credit column it comes from.
+    pub column: &'static str,
+    pub kind: FieldKind,
+}
+
+/// Declares the application from one table of its fields: the struct (whose
+/// field order is the canonical form's and the model's input order), the
+/// table [`Application::FIELDS`], the parser and the feature vector all
+/// follow from it. Adding a field is one line here (and one entry in
+/// `model/features.py`, which a test holds to this table).
+macro_rules! application_fields {
+    ($( $(#[$doc:meta])* $field:ident: $type:ty = $column:literal, )+) => {
+        /// A credit application: every field valid. Field order is the contract's
+        /// and the model's.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(try_from = "Map<String, Value>")]
+        pub struct Application {
+            $( $(#[$doc])* pub $field: $type, )+
+        }
+
+        /// How many fields an application has: the model's input width.
+        pub const FIELD_COUNT: usize = [$(stringify!($field)),+].len();
+
+        impl Application {
+            /// Every field, in contract order.
+            pub const FIELDS: [FieldSpec; FIELD_COUNT] = [$(
+                FieldSpec {
+                    name: stringify!($field),
+                    column: $column,
+                    kind: <$type as Field>::KIND,
+                },
+            )+];
+
+            /// Parses a JSON object into an application, or lists every failing
+            /// field: first the contract's fields in order, then unknown fields
+            /// by name.
+            pub fn from_json(object: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
+                let mut reader = FieldReader {
+                    object,
+                    errors: Vec::new(),
+                };
+                // Every field is read before any is used, so that all errors are listed.
+                $( let $field = reader.read::<$type>(stringify!($field)); )+
+                reader.reject_unknown_fields();
+                match ($($field,)+) {
+                    ($(Some($field),)+) if reader.errors.is_empty() => Ok(Application { $($field,)+ }),
+                    _ => Err(reader.errors),
+                }
+            }
+
+            /// The model's input: one number per field, in contract order.
+            pub fn features(&self) -> [f32; FIELD_COUNT] {
+                [$( Field::feature(&self.$field), )+]
+            }
+        }
+    };
+}
+
+application_fields! {
+    checking_account: CheckingAccount = "status_of_existing_checking_account",
+    duration_months: DurationMonths = "duration_in_month",
+    credit_history: CreditHistory = "credit_history",
+    purpose: Purpose = "purpose",
+    credit_amount: CreditAmount = "credit_amount",
+    savings: Savings = "savings_account_and_bonds",
+    employment_since: EmploymentSince = "present_employment_since",
+    installment_rate: InstallmentRate = "installment_rate_in_percentage_of_disposable_income",
+    other_debtors: OtherDebtors = "other_debtors_or_guarantors",
+    residence_since: ResidenceSince = "present_residence_since",
+    property: Property = "property",
+    age_years: AgeYears = "age_in_years",
+    other_installment_plans: OtherInstallmentPlans = "other_installment_plans",
+    housing: Housing = "housing",
+    existing_credits: ExistingCredits = "number_of_existing_credits_at_this_bank",
+    job: Job = "job",
+    dependents: Dependents = "number_of_people_being_liable_to_provide_maintenance_for",
+    /// Registered under the applicant's name.
+    telephone: bool = "telephone",
 }
 
 impl Application {
-    /// The contract's field names, in order.
-    pub const FIELDS: [&'static str; 18] = [
-        "checking_account",
-        "duration_months",
-        "credit_history",
-        "purpose",
-        "credit_amount",
-        "savings",
-        "employment_since",
-        "installment_rate",
-        "other_debtors",
-        "residence_since",
-        "property",
-        "age_years",
-        "other_installment_plans",
-        "housing",
-        "existing_credits",
-        "job",
-        "dependents",
-        "telephone",
-    ];
-
-    /// Parses a JSON object into an application, or lists every failing field:
-    /// first the contract's fields in order, then unknown fields by name.
-    pub fn from_json(object: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
-        let mut reader = FieldReader {
-            object,
-            errors: Vec::new(),
-        };
-        // Every field is read before any is used, so that all errors are listed.
-        let checking_account = reader.categorical("checking_account");
-        let duration_months = reader.integer("duration_months", DurationMonths::parse);
-        let credit_history = reader.categorical("credit_history");
-        let purpose = reader.categorical("purpose");
-        let credit_amount = reader.number("credit_amount", CreditAmount::parse);
-        let savings = reader.categorical("savings");
-        let employment_since = reader.categorical("employment_since");
-        let installment_rate = reader.integer("installment_rate", InstallmentRate::parse);
-        let other_debtors = reader.categorical("other_debtors");
-        let residence_since = reader.integer("residence_since", ResidenceSince::parse);
-        let property = reader.categorical("property");
-        let age_years = reader.integer("age_years", AgeYears::parse);
-        let other_installment_plans = reader.categorical("other_installment_plans");
-        let housing = reader.categorical("housing");
-        let existing_credits = reader.integer("existing_credits", ExistingCredits::parse);
-        let job = reader.categorical("job");
-        let dependents = reader.integer("dependents", Dependents::parse);
-        let telephone = reader.boolean("telephone");
-        reader.reject_unknown_fields();
-
-        let application = (|| {
-            Some(Application {
-                checking_account: checking_account?,
-                duration_months: duration_months?,
-                credit_history: credit_history?,
-                purpose: purpose?,
-                credit_amount: credit_amount?,
-                savings: savings?,
-                employment_since: employment_since?,
-                installment_rate: installment_rate?,
-                other_debtors: other_debtors?,
-                residence_since: residence_since?,
-                property: property?,
-                age_years: age_years?,
-                other_installment_plans: other_installment_plans?,
-                housing: housing?,
-                existing_credits: existing_credits?,
-                job: job?,
-                dependents: dependents?,
-                telephone: telephone?,
-            })
-        })();
-        match application {
-            Some(application) if reader.errors.is_empty() => Ok(application),
-            _ => Err(reader.errors),
-        }
+    /// Whether `name` is a field of an application.
+    pub fn has_field(name: &str) -> bool {
+        Self::FIELDS.iter().any(|field| field.name == name)
     }
 }
 
@@ -163,55 +151,19 @@ struct FieldReader<'a> {
 }
 
 impl FieldReader<'_> {
-    fn read<T>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
+    fn read<T: Field>(&mut self, field: &str) -> Option<T> {
         let outcome = match self.object.get(field) {
             None => Err("is required".to_owned()),
-            Some(value) => parse(value),
+            Some(value) => T::from_json(value),
         };
         outcome
             .map_err(|message| self.errors.push(FieldError::new(field, message)))
             .ok()
     }
 
-    fn categorical<T: Categorical>(&mut self, field: &str) -> Option<T> {
-        self.read(field, |value| match value {
-            Value::String(text) => T::parse(text),
-            _ => Err("must be a string".to_owned()),
-        })
-    }
-
-    /// Integers must be written as JSON integers: `6`, not `6.0` or `"6"`.
-    fn integer<T>(&mut self, field: &str, parse: fn(i64) -> Result<T, String>) -> Option<T> {
-        self.read(field, |value| match value.as_i64() {
-            Some(integer) => parse(integer),
-            // A whole number too large for i64 is still a number out of range.
-            None if value.as_u64().is_some() => parse(i64::MAX),
-            None => Err("must be an integer".to_owned()),
-        })
-    }
-
-    fn number<T>(&mut self, field: &str, parse: fn(f64) -> Result<T, String>) -> Option<T> {
-        self.read(field, |value| match value.as_f64() {
-            Some(number) => parse(number),
-            None => Err("must be a number".to_owned()),
-        })
-    }
-
-    fn boolean(&mut self, field: &str) -> Option<bool> {
-        self.read(field, |value| {
-            value
-                .as_bool()
-                .ok_or_else(|| "must be a boolean".to_owned())
-        })
-    }
-
     fn reject_unknown_fields(&mut self) {
         for name in self.object.keys() {
-            if Application::FIELDS.contains(&name.as_str()) {
+            if Application::has_field(name) {
                 continue;
             }
             let message = if PROTECTED_ATTRIBUTES.contains(&name.as_str()) {
@@ -307,7 +259,8 @@ mod tests {
     #[test]
     fn an_empty_object_lists_all_eighteen_fields_as_required() {
         let errors = parse(json!({})).unwrap_err();
-        assert_eq!(fields_of(errors), Application::FIELDS.to_vec());
+        let names: Vec<&str> = Application::FIELDS.iter().map(|field| field.name).collect();
+        assert_eq!(fields_of(errors), names);
     }
 
     #[test]

@@ -2,15 +2,61 @@
 //!
 //! Each type can only hold a value the contract allows: the enums list the
 //! contract's values in the data set's documented label order (a value's
-//! position is its model code), the integers carry their bounds. They are
-//! built by `parse`, which returns the message a client sees when it fails.
+//! position is its model code), the integers carry their bounds. Every type
+//! implements [`Field`]: how it is read from JSON (with the message a client
+//! sees when that fails), what the OpenAPI document and the model card say of
+//! it ([`FieldKind`]), and the number the model reads for it.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What kind of value a field holds, with its allowed values or bounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldKind {
+    /// One of `values` (wire names, in model-code order).
+    Categorical {
+        values: &'static [&'static str],
+    },
+    /// A JSON integer in `min..=max`.
+    Integer {
+        min: u8,
+        max: u8,
+    },
+    /// A JSON number above `exclusive_min`, at most `max`.
+    Number {
+        exclusive_min: f64,
+        max: f64,
+    },
+    Boolean,
+}
+
+impl FieldKind {
+    /// The kind's name in the model card (`categorical`, `integer`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::Categorical { .. } => "categorical",
+            FieldKind::Integer { .. } => "integer",
+            FieldKind::Number { .. } => "number",
+            FieldKind::Boolean => "boolean",
+        }
+    }
+}
+
+/// A type that can be one field of an application.
+pub trait Field: Sized {
+    const KIND: FieldKind;
+    /// The value in a JSON body, or the message that says why it is not one.
+    fn from_json(value: &Value) -> Result<Self, String>;
+    /// The number the model reads for this value.
+    fn feature(&self) -> f32;
+}
 
 /// A categorical field: the contract's wire values in data-set label order.
 pub trait Categorical: Sized + Copy + 'static {
     /// Every value, in the order of the data set's documented labels.
     const ALL: &'static [Self];
+    /// The wire values, in the same order.
+    const WIRE: &'static [&'static str];
     /// The wire value, as written in the contract.
     fn as_str(self) -> &'static str;
 
@@ -18,7 +64,7 @@ pub trait Categorical: Sized + Copy + 'static {
     fn code(self) -> u8;
 
     fn wire_values() -> impl Iterator<Item = &'static str> {
-        Self::ALL.iter().map(|value| value.as_str())
+        Self::WIRE.iter().copied()
     }
 
     fn parse(text: &str) -> Result<Self, String> {
@@ -27,10 +73,9 @@ pub trait Categorical: Sized + Copy + 'static {
             .copied()
             .find(|value| value.as_str() == text)
             .ok_or_else(|| {
-                let expected: Vec<&str> = Self::wire_values().collect();
                 format!(
                     "unknown value '{text}'; expected one of {}",
-                    expected.join(", ")
+                    Self::WIRE.join(", ")
                 )
             })
     }
@@ -47,6 +92,7 @@ macro_rules! categorical {
 
         impl Categorical for $name {
             const ALL: &'static [Self] = &[$(Self::$variant),+];
+            const WIRE: &'static [&'static str] = &[$($wire),+];
 
             fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $wire),+ }
@@ -55,6 +101,21 @@ macro_rules! categorical {
             fn code(self) -> u8 {
                 // The declaration order is the documented label order.
                 self as u8
+            }
+        }
+
+        impl Field for $name {
+            const KIND: FieldKind = FieldKind::Categorical { values: Self::WIRE };
+
+            fn from_json(value: &Value) -> Result<Self, String> {
+                match value {
+                    Value::String(text) => Self::parse(text),
+                    _ => Err("must be a string".to_owned()),
+                }
+            }
+
+            fn feature(&self) -> f32 {
+                f32::from(self.code())
             }
         }
     };
@@ -203,6 +264,24 @@ macro_rules! bounded_integer {
                 Self::parse(value)
             }
         }
+
+        impl Field for $name {
+            const KIND: FieldKind = FieldKind::Integer { min: $min, max: $max };
+
+            /// Integers must be written as JSON integers: `6`, not `6.0` or `"6"`.
+            fn from_json(value: &Value) -> Result<Self, String> {
+                match value.as_i64() {
+                    Some(integer) => Self::parse(integer),
+                    // A whole number too large for i64 is still a number out of range.
+                    None if value.as_u64().is_some() => Self::parse(i64::MAX),
+                    None => Err("must be an integer".to_owned()),
+                }
+            }
+
+            fn feature(&self) -> f32 {
+                f32::from(self.0)
+            }
+        }
     };
 }
 
@@ -249,6 +328,39 @@ impl CreditAmount {
 
     pub fn get(self) -> f64 {
         self.0
+    }
+}
+
+impl Field for CreditAmount {
+    const KIND: FieldKind = FieldKind::Number {
+        exclusive_min: 0.0,
+        max: Self::MAX,
+    };
+
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value.as_f64() {
+            Some(number) => Self::parse(number),
+            None => Err("must be a number".to_owned()),
+        }
+    }
+
+    fn feature(&self) -> f32 {
+        self.0 as f32
+    }
+}
+
+/// `telephone`: registered under the applicant's name.
+impl Field for bool {
+    const KIND: FieldKind = FieldKind::Boolean;
+
+    fn from_json(value: &Value) -> Result<Self, String> {
+        value
+            .as_bool()
+            .ok_or_else(|| "must be a boolean".to_owned())
+    }
+
+    fn feature(&self) -> f32 {
+        if *self { 1.0 } else { 0.0 }
     }
 }
 

@@ -2,20 +2,20 @@
 //! decision flow needs, and the flow itself.
 //!
 //! This crate does no I/O and knows no framework: adapters implement the
-//! ports, the HTTP app calls [`DecisionService`].
+//! ports, the HTTP app calls [`DecisionFlow`].
 
 pub mod application;
 pub mod cache_key;
 pub mod decision;
 pub mod fields;
+pub mod flow;
 pub mod ports;
-pub mod service;
 
-pub use application::{Application, FieldError};
+pub use application::{Application, FIELD_COUNT, FieldError, FieldSpec};
 pub use cache_key::CacheKey;
 pub use decision::{Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict};
+pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Served};
 pub use ports::{
     CacheEntry, CacheError, DecisionCache, DecisionStore, ModelInfo, Scorer, ScoringError,
     StoreError,
 };
-pub use service::{CacheStatus, DecideError, DecisionService, Readiness, Served};

@@ -3,6 +3,42 @@
 //! Adapters implement them (Redis, PostgreSQL, ONNX, in-memory); the flow
 //! only ever sees these traits. Their errors speak of what went wrong for the
 //! flow, not of the driver that failed.
+//!
+//! # Rules for a new adapter
+//!
+//! The port contract suite (`tests/src/scenarios/port_contracts.rs`) checks
+//! these over every adapter; add yours to it.
+//!
+//! - **[`DecisionCache`]** is an optimisation, and must never hold a request
+//!   up: every call returns within the adapter's own time bound.
+//!   - `read` answers one [`CacheEntry`] per key, in key order: `Missing` for
+//!     no entry (or an expired one), `Unreadable` for a stored value that is
+//!     not a verdict (never an error: the flow rescores and overwrites it).
+//!   - Any failure to reach the backend, or a call past its bound, is a
+//!     [`CacheError`] (`TimedOut` for the bound); the flow then scores as on
+//!     a miss and the request succeeds.
+//!   - `write` stores every entry for the configured time to live; a later
+//!     `read` of the same key in the same process sees it.
+//! - **[`DecisionStore`]** holds the decision log, the record of truth.
+//!   - `append` is all or nothing and durable when it returns `Ok`: the flow
+//!     answers the client only then. Any doubt (connection lost, timeout,
+//!     constraint violated) is [`StoreError::Unavailable`], and the client
+//!     gets 503: a decision that may not be logged is never served.
+//!   - `get` answers `Ok(None)` for an id never logged; `list` answers
+//!     [`StoreError::UnknownCursor`] for a `before` never logged, pages
+//!     newest first (in the order appended), and `next` only when an older
+//!     record exists.
+//!   - Records read back equal what was appended.
+//! - **[`Scorer`]** is pure computation: one probability of default per
+//!   application, in order, or a [`ScoringError`] (the client gets 503).
+//!
+//! # Why `dyn` and `async_trait`
+//!
+//! The adapters are chosen at start-up from the configuration, and the test
+//! suite wraps any of them in spies, so the flow holds `Arc<dyn Port>`
+//! rather than being generic over three type parameters. Native `async fn`
+//! in traits is not object-safe yet; `async_trait` boxes the futures, which
+//! costs one allocation per call: nothing next to a network round trip.
 
 use async_trait::async_trait;
 use thiserror::Error;

@@ -1,5 +1,5 @@
 //! The integration and end-to-end suites, as one test binary
-//! (`cargo test -p credit-decisions-tests`).
+//! (`cargo test -p tests`).
 //!
 //! `harness` starts the whole app on the adapters a test asks for, wrapped
 //! in spies; `scenarios` are the tests, written once against `TestApp`.

@@ -5,8 +5,8 @@
 //! adapters in everything a caller can see (the port contract tests in
 //! `tests/` run the same checks over both), but keep nothing across restarts.
 
-mod decision_cache_in_memory;
-mod decision_store_in_memory;
+mod decision_cache;
+mod decision_log;
 
-pub use decision_cache_in_memory::MemoryDecisionCache;
-pub use decision_store_in_memory::MemoryDecisionStore;
+pub use decision_cache::MemoryDecisionCache;
+pub use decision_log::MemoryDecisionLog;

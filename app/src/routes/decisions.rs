@@ -4,7 +4,7 @@
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::{Application, CacheStatus, DecisionId, DecisionService, FieldError, Served};
+use domain::{Application, CacheStatus, DecisionFlow, DecisionId, FieldError, Served};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -12,6 +12,10 @@ use crate::json_body::{self, BATCH_LIMIT, SINGLE_LIMIT, json_kind};
 use crate::metrics::Metrics;
 use crate::observe::DecisionNote;
 use crate::problem::Problem;
+use crate::schemas::{
+    ApplicationSchema, BatchRequestDoc, BatchResponseDoc, DecideProblems, DecisionDoc,
+    DecisionPageDoc, DecisionRecordDoc, PageProblems, RecordProblems,
+};
 
 /// Most applications one batch may hold.
 pub const BATCH_MAX: usize = 1000;
@@ -34,28 +38,23 @@ fn cache_status(status: CacheStatus) -> &'static str {
 /// the decision and only then answers.
 #[utoipa::path(
     post, path = "/v1/decisions", tag = "decisions",
-    request_body(content = crate::openapi::ApplicationSchema, content_type = "application/json"),
+    request_body(content = ApplicationSchema, content_type = "application/json"),
     security((), ("api_key" = [])),
     responses(
-        (status = 200, description = "The decision, logged", body = crate::openapi::DecisionDoc,
+        (status = 200, description = "The decision, logged", body = DecisionDoc,
             headers(("Cache-Status" = String, description = "RFC 9211: `credit-decisions; hit`, `credit-decisions; fwd=miss`, or `credit-decisions; fwd=uri-miss` with the cache off"))),
-        (status = 400, description = "The body is not a JSON object", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 64 KiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 415, description = "The content type is not application/json", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Fields are invalid; each is listed", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, description = "The decision log or the model is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+        DecideProblems,
     )
 )]
 pub async fn decide(
     request: HttpRequest,
     payload: web::Payload,
-    service: web::Data<DecisionService>,
+    flow: web::Data<DecisionFlow>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Problem> {
     let body = json_body::read_object(&request, payload, SINGLE_LIMIT).await?;
     let application = Application::from_json(&body).map_err(Problem::invalid_application)?;
-    let served = service.decide(application).await?;
+    let served = flow.decide(application).await?;
     metrics.record_served(&served);
     let mut response = HttpResponse::Ok()
         .insert_header(("Cache-Status", cache_status(served.cache)))
@@ -80,27 +79,22 @@ struct BatchDecisions {
 /// one log transaction; decisions in input order, each with its own id.
 #[utoipa::path(
     post, path = "/v1/decisions/batch", tag = "decisions",
-    request_body(content = crate::openapi::BatchRequestDoc, content_type = "application/json"),
+    request_body(content = BatchRequestDoc, content_type = "application/json"),
     security((), ("api_key" = [])),
     responses(
-        (status = 200, description = "The decisions, logged, in input order", body = crate::openapi::BatchResponseDoc),
-        (status = 400, description = "The body is not a JSON object", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 8 MiB", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 415, description = "The content type is not application/json", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Applications are invalid; each field is listed", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, description = "The decision log or the model is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+        (status = 200, description = "The decisions, logged, in input order", body = BatchResponseDoc),
+        DecideProblems,
     )
 )]
 pub async fn decide_batch(
     request: HttpRequest,
     payload: web::Payload,
-    service: web::Data<DecisionService>,
+    flow: web::Data<DecisionFlow>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Problem> {
     let body = json_body::read_object(&request, payload, BATCH_LIMIT).await?;
     let applications = parse_batch(body).map_err(Problem::invalid_application)?;
-    let served: Vec<Served> = service.decide_all(applications).await?;
+    let served: Vec<Served> = flow.decide_all(applications).await?;
     metrics.batch_size.observe(served.len() as f64);
     served.iter().for_each(|one| metrics.record_served(one));
     let note = DecisionNote::Batch {
@@ -186,20 +180,18 @@ fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, Vec<Fie
     params(("decision_id" = String, Path, description = "The decision's id (a UUID)")),
     security((), ("api_key" = [])),
     responses(
-        (status = 200, description = "The decision as logged", body = crate::openapi::DecisionRecordDoc),
-        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "No decision has this id", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, description = "The decision log is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+        (status = 200, description = "The decision as logged", body = DecisionRecordDoc),
+        RecordProblems,
     )
 )]
 pub async fn get_one(
     id: web::Path<String>,
-    service: web::Data<DecisionService>,
+    flow: web::Data<DecisionFlow>,
 ) -> Result<HttpResponse, Problem> {
     // A malformed id names no decision, so it is as unknown as a missing one.
     let unknown = || Problem::NotFound(format!("no decision has the id {id}"));
     let decision_id = DecisionId::parse(&id).ok_or_else(unknown)?;
-    let record = service.record(decision_id).await?.ok_or_else(unknown)?;
+    let record = flow.record(decision_id).await?.ok_or_else(unknown)?;
     Ok(HttpResponse::Ok().json(record))
 }
 
@@ -212,18 +204,16 @@ pub async fn get_one(
     ),
     security((), ("api_key" = [])),
     responses(
-        (status = 200, description = "A page of the log", body = crate::openapi::DecisionPageDoc),
-        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "limit or before is invalid", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, description = "The decision log is unavailable; Retry-After is set", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+        (status = 200, description = "A page of the log", body = DecisionPageDoc),
+        PageProblems,
     )
 )]
 pub async fn list(
     request: HttpRequest,
-    service: web::Data<DecisionService>,
+    flow: web::Data<DecisionFlow>,
 ) -> Result<HttpResponse, Problem> {
     let (limit, before) = parse_page_query(request.query_string())?;
-    let page = service.records(limit, before).await?;
+    let page = flow.records(limit, before).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

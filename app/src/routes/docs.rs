@@ -2,8 +2,6 @@
 //! rendering it. Swagger UI's files are vendored in `app/assets/swagger-ui`
 //! and built into the binary: the page loads nothing from the internet.
 
-use std::sync::OnceLock;
-
 use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
 use actix_web::{HttpResponse, web};
 
@@ -13,22 +11,17 @@ const PAGE: &str = include_str!("../../assets/docs.html");
 const SWAGGER_UI_JS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
 const SWAGGER_UI_CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
 
-fn document_json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
-        crate::openapi::document()
-            .to_pretty_json()
-            .expect("the OpenAPI document serializes")
-    })
-}
+/// The OpenAPI document as served, assembled once by the server (the
+/// document names the handlers, so the handlers cannot name it).
+pub struct OpenApiJson(pub String);
 
 /// The OpenAPI 3.1 document of this service.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", body = crate::openapi::ObjectDoc)))]
-pub async fn openapi_json() -> HttpResponse {
+    responses((status = 200, description = "The OpenAPI document", body = crate::schemas::ObjectDoc)))]
+pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
-        .body(document_json())
+        .body(document.0.clone())
 }
 
 /// The API documentation page (Swagger UI), where requests can be tried.

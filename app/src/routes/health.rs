@@ -6,14 +6,19 @@
 //! made, only slower.
 
 use actix_web::{HttpResponse, web};
-use domain::DecisionService;
+use domain::DecisionFlow;
 use serde_json::{Value, json};
 
-use crate::startup::BackendNames;
+/// What each port is plugged into, by name, for `/health/ready`.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendNames {
+    pub cache: &'static str,
+    pub store: &'static str,
+}
 
 /// The process is up.
 #[utoipa::path(get, path = "/health/live", tag = "operations",
-    responses((status = 200, description = "Up", body = crate::openapi::ObjectDoc)))]
+    responses((status = 200, description = "Up", body = crate::schemas::ObjectDoc)))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "up"}))
 }
@@ -22,14 +27,11 @@ pub async fn live() -> HttpResponse {
 /// cache is reported but not required.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses(
-        (status = 200, description = "Ready; the status of each component", body = crate::openapi::ObjectDoc),
-        (status = 503, description = "Not ready; the status of each component", body = crate::openapi::ObjectDoc),
+        (status = 200, description = "Ready; the status of each component", body = crate::schemas::ObjectDoc),
+        (status = 503, description = "Not ready; the status of each component", body = crate::schemas::ObjectDoc),
     ))]
-pub async fn ready(
-    service: web::Data<DecisionService>,
-    names: web::Data<BackendNames>,
-) -> HttpResponse {
-    let readiness = service.readiness().await;
+pub async fn ready(flow: web::Data<DecisionFlow>, names: web::Data<BackendNames>) -> HttpResponse {
+    let readiness = flow.readiness().await;
     let component = |kind: &str, result: Result<(), String>| match result {
         Ok(()) => json!({"status": "up", "kind": kind}),
         Err(error) => json!({"status": "down", "kind": kind, "error": error}),
@@ -47,7 +49,7 @@ pub async fn ready(
     store["required"] = json!(true);
     let model = json!({
         "status": "up",
-        "version": service.model().version,
+        "version": flow.model().version,
         "required": true,
     });
     let body = json!({

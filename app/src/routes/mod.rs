@@ -1,8 +1,8 @@
 //! The routes of the contract, and what answers a wrong method or path.
 
 pub(crate) mod decisions;
-pub(crate) mod docs;
-pub(crate) mod health;
+pub mod docs;
+pub mod health;
 pub(crate) mod metrics;
 pub(crate) mod model;
 

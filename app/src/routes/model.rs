@@ -1,7 +1,9 @@
 //! `GET /v1/model`: the serving model's card, as the model shipped it.
 
 use actix_web::{HttpResponse, web};
-use domain::DecisionService;
+use domain::DecisionFlow;
+
+use crate::schemas::{KeyProblems, ObjectDoc};
 
 /// The serving model's card: version, threshold, features and their
 /// encodings, training data and metrics.
@@ -9,10 +11,10 @@ use domain::DecisionService;
     get, path = "/v1/model", tag = "model",
     security((), ("api_key" = [])),
     responses(
-        (status = 200, description = "The model card", body = crate::openapi::ObjectDoc),
-        (status = 401, description = "A bearer key is required", body = crate::openapi::ProblemDoc, content_type = "application/problem+json")
+        (status = 200, description = "The model card", body = ObjectDoc),
+        KeyProblems,
     )
 )]
-pub async fn card(service: web::Data<DecisionService>) -> HttpResponse {
-    HttpResponse::Ok().json(&service.model().card)
+pub async fn card(flow: web::Data<DecisionFlow>) -> HttpResponse {
+    HttpResponse::Ok().json(&flow.model().card)
 }

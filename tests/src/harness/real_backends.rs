@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use fred::prelude::*;
-use postgres_store::{PostgresDecisionStore, PostgresStoreSettings};
+use postgres_log::{PostgresDecisionLog, PostgresLogSettings};
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
@@ -43,6 +43,66 @@ async fn connect_admin(url: &str) -> DatabaseConnection {
     })
 }
 
+/// The prefix of every test database's name; a UUID v7 (its creation time)
+/// follows it.
+const DATABASE_PREFIX: &str = "credit_decisions_test";
+
+/// A test database older than this is a crashed run's: no run lasts so long,
+/// and a younger one may belong to a run going on beside this one.
+const LEFTOVER_AGE: Duration = Duration::from_secs(3600);
+
+/// Drops the test databases that crashed runs left behind, once per run of
+/// the suite, before its first database is made.
+fn sweep_leftover_databases_once() {
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(|| {
+        let admin_url = admin_database_url();
+        let _ = std::thread::spawn(move || {
+            block_on_new_runtime(async move {
+                let admin = connect_admin(&admin_url).await;
+                let listed = admin
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        admin.get_database_backend(),
+                        format!("SELECT datname FROM pg_database WHERE starts_with(datname, '{DATABASE_PREFIX}_')"),
+                    ))
+                    .await
+                    .unwrap_or_default();
+                for row in listed {
+                    let Ok(name) = row.try_get::<String>("", "datname") else {
+                        continue;
+                    };
+                    if created_longer_ago_than(&name, LEFTOVER_AGE) {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                }
+                let _ = admin.close().await;
+            })
+        })
+        .join();
+    });
+}
+
+/// Whether the UUID v7 at the end of a test database's name is older than `age`.
+fn created_longer_ago_than(name: &str, age: Duration) -> bool {
+    let Some(created) = name
+        .rsplit('_')
+        .next()
+        .and_then(|id| uuid::Uuid::try_parse(id).ok())
+        .and_then(|id| id.get_timestamp())
+    else {
+        return false;
+    };
+    let (seconds, nanos) = created.to_unix();
+    let created = std::time::UNIX_EPOCH + Duration::new(seconds, nanos);
+    created
+        .elapsed()
+        .is_ok_and(|since_creation| since_creation > age)
+}
+
 /// A database for one test, dropped when it goes out of scope.
 pub struct TestDatabase {
     pub name: String,
@@ -52,8 +112,9 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> Self {
+        sweep_leftover_databases_once();
         let admin_url = admin_database_url();
-        let name = unique_name("credit_decisions_test");
+        let name = unique_name(DATABASE_PREFIX);
         let admin = connect_admin(&admin_url).await;
         admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
@@ -210,13 +271,13 @@ impl RealBackends {
     }
 
     /// The decision log on this test's database, migrated.
-    pub async fn store(&self) -> PostgresDecisionStore {
+    pub async fn store(&self) -> PostgresDecisionLog {
         self.store_at(&self.database().url).await
     }
 
     /// The decision log reached through `url` (a proxy, say).
-    pub async fn store_at(&self, url: &str) -> PostgresDecisionStore {
-        PostgresDecisionStore::connect(&PostgresStoreSettings::new(url))
+    pub async fn store_at(&self, url: &str) -> PostgresDecisionLog {
+        PostgresDecisionLog::connect(&PostgresLogSettings::new(url))
             .await
             .unwrap_or_else(|error| {
                 panic!("{error} ({DATABASE_VARIABLE}={})", admin_database_url())

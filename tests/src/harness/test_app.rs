@@ -5,14 +5,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use app::ServerHandle;
-use app::{Adapters, BackendNames, ServeOptions, Service};
+use app::{Adapters, BackendNames, ServeOptions, Server};
 use domain::{DecisionCache, DecisionStore, Scorer};
-use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
+use memory::{MemoryDecisionCache, MemoryDecisionLog};
 use onnx_scorer::OnnxScorer;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
-use postgres_store::PostgresDecisionStore;
+use postgres_log::PostgresDecisionLog;
 use redis_cache::RedisDecisionCache;
 
 use super::real_backends::RealBackends;
@@ -44,7 +44,7 @@ impl TestBackends {
             cache: Some(Arc::new(MemoryDecisionCache::new(Duration::from_secs(
                 3600,
             )))),
-            store: Arc::new(MemoryDecisionStore::new()),
+            store: Arc::new(MemoryDecisionLog::new()),
             scorer: Arc::new(built_in_scorer()),
             names: BackendNames {
                 cache: "memory",
@@ -68,7 +68,7 @@ impl TestBackends {
     pub fn on_real(
         real: RealBackends,
         cache: RedisDecisionCache,
-        store: PostgresDecisionStore,
+        store: PostgresDecisionLog,
     ) -> Self {
         Self {
             cache: Some(Arc::new(cache)),
@@ -129,6 +129,15 @@ impl TestApp {
         Self::spawn(TestBackends::real().await).await
     }
 
+    /// Another app, on fresh state of the same kind of backends as this one.
+    pub async fn another(&self) -> Self {
+        if self.real.is_some() {
+            Self::on_real().await
+        } else {
+            Self::on_memory().await
+        }
+    }
+
     pub async fn spawn(backends: TestBackends) -> Self {
         let order = CallOrder::default();
         let cache = backends
@@ -144,7 +153,7 @@ impl TestApp {
             closers: Vec::new(),
         };
         let service =
-            Service::build_with("127.0.0.1:0".parse().unwrap(), adapters, backends.options)
+            Server::build_with("127.0.0.1:0".parse().unwrap(), adapters, backends.options)
                 .expect("the app starts on a free port");
         let base = format!("http://{}", service.addr());
         let handle = service.handle();

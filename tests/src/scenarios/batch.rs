@@ -31,8 +31,10 @@ async fn decisions_of(response: reqwest::Response) -> Vec<Value> {
     body["decisions"].as_array().unwrap().clone()
 }
 
-/// A batch decides as the same applications sent one by one would.
-pub async fn a_batch_decides_as_one_by_one(one_by_one: &TestApp, batched: &TestApp) {
+/// A batch decides as the same applications sent one by one to another app
+/// (with a cache of its own) would.
+pub async fn a_batch_decides_as_one_by_one(batched: &TestApp) {
+    let one_by_one = batched.another().await;
     let applications = distinct(6);
     let mut singles = Vec::new();
     for application in &applications {
@@ -95,23 +97,14 @@ pub async fn a_mixed_batch_scores_only_the_misses(app: &TestApp) {
     }
 }
 
-mod on_memory {
+on_both_backends!(
+    a_batch_decides_as_one_by_one,
+    a_mixed_batch_scores_only_the_misses,
+);
+
+mod memory_only {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[tokio::test]
-    async fn a_batch_decides_as_one_by_one() {
-        super::a_batch_decides_as_one_by_one(
-            &TestApp::on_memory().await,
-            &TestApp::on_memory().await,
-        )
-        .await;
-    }
-
-    #[tokio::test]
-    async fn a_mixed_batch_scores_only_the_misses() {
-        super::a_mixed_batch_scores_only_the_misses(&TestApp::on_memory().await).await;
-    }
 
     #[tokio::test]
     async fn an_invalid_item_fails_the_whole_batch_with_indexed_paths() {
@@ -184,20 +177,9 @@ mod on_memory {
     }
 }
 
-mod on_real_servers {
+mod real_servers_only {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_batch_decides_as_one_by_one() {
-        super::a_batch_decides_as_one_by_one(&TestApp::on_real().await, &TestApp::on_real().await)
-            .await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_mixed_batch_scores_only_the_misses() {
-        super::a_mixed_batch_scores_only_the_misses(&TestApp::on_real().await).await;
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_holds_one_row_per_decision() {

@@ -2,12 +2,15 @@
 //! cache → model → cache → log; an identical request is a hit that skips the
 //! model and is still logged.
 
+use fred::prelude::*;
+
 use domain::{Application, CacheEntry, CacheKey, DecisionRecord, Scorer, Source, Verdict};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::header;
 use crate::harness::data::example_application;
+use crate::harness::real_backends::{RealBackends, redis_client};
 use crate::harness::spies::Call;
 use crate::harness::{TestApp, TestBackends};
 
@@ -20,9 +23,9 @@ fn verdict_of(body: &Value) -> Verdict {
 }
 
 /// Two identical POSTs: the first is scored, the second served from the
-/// cache, both logged with the request and the response as served. Returns
-/// the two response bodies.
-pub async fn two_identical_posts(app: &TestApp) -> (Value, Value) {
+/// cache, both logged with the request and the response as served. On real
+/// servers, the rows and the key are then checked where they are kept.
+pub async fn two_identical_posts_are_scored_once_and_logged_twice(app: &TestApp) {
     let application = example_application();
     let key = CacheKey::for_application(&app.scorer.model().version, &parse(&application));
 
@@ -103,12 +106,60 @@ pub async fn two_identical_posts(app: &TestApp) -> (Value, Value) {
         .map(|record| serde_json::to_value(record).unwrap())
         .collect();
     assert_eq!(page, json!({"items": newest_first, "next": null}));
-    (first, second)
+
+    if let Some(real) = app.real.as_deref() {
+        the_servers_hold_the_rows_and_the_key(real, app, &first, &second).await;
+    }
+}
+
+/// The rows in PostgreSQL and the one key in Redis after two identical POSTs.
+async fn the_servers_hold_the_rows_and_the_key(
+    real: &RealBackends,
+    app: &TestApp,
+    first: &Value,
+    second: &Value,
+) {
+    // The rows, as PostgreSQL holds them.
+    let rows = real
+        .database()
+        .query_json(
+            "SELECT source, decision, model_version, request, response FROM decisions ORDER BY seq",
+        )
+        .await;
+    assert_eq!(rows.len(), 2);
+    for (row, (body, source)) in rows.iter().zip([(first, "model"), (second, "cache")]) {
+        assert_eq!(row["request"], example_application());
+        assert_eq!(row["response"], *body);
+        assert_eq!(row["source"], source);
+        assert_eq!(row["decision"], body["decision"]);
+        assert_eq!(row["model_version"], body["model_version"]);
+    }
+
+    // The one key, as Redis holds it: a hash under the namespace, with a TTL.
+    let namespace = &real.namespace.namespace;
+    let keys = real.namespace.keys().await;
+    let key =
+        CacheKey::for_application(&app.scorer.model().version, &parse(&example_application()));
+    assert_eq!(keys, vec![format!("{namespace}:verdict:{key}")]);
+    let hash = keys[0].rsplit(':').next().unwrap();
+    assert!(
+        hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hash}"
+    );
+    let client = redis_client().await;
+    let ttl_ms: i64 = client.pttl(&keys[0]).await.unwrap();
+    assert!(ttl_ms > 0 && ttl_ms <= 3_600_000, "PTTL {ttl_ms}");
+    let stored: String = client.get(&keys[0]).await.unwrap();
+    assert_eq!(
+        serde_json::from_str::<Verdict>(&stored).unwrap(),
+        verdict_of(first)
+    );
+    let _ = client.quit().await;
 }
 
 /// Bodies that differ only in key order and number formatting share a
 /// cache entry.
-pub async fn canonical_forms_share_a_cache_entry(app: &TestApp) {
+pub async fn key_order_and_number_format_do_not_change_the_cache_key(app: &TestApp) {
     let application = example_application();
     let mut reordered = serde_json::Map::new();
     let object = application.as_object().unwrap();
@@ -145,7 +196,7 @@ pub async fn canonical_forms_share_a_cache_entry(app: &TestApp) {
 }
 
 /// A different application is a different key: scored afresh.
-pub async fn a_different_application_is_scored(app: &TestApp) {
+pub async fn a_different_application_misses(app: &TestApp) {
     let application = example_application();
     let mut older = application.clone();
     older["age_years"] = json!(68);
@@ -165,24 +216,15 @@ pub async fn a_different_application_is_scored(app: &TestApp) {
     assert_ne!(keys[0], keys[1]);
 }
 
-mod on_memory {
+on_both_backends!(
+    two_identical_posts_are_scored_once_and_logged_twice,
+    key_order_and_number_format_do_not_change_the_cache_key,
+    a_different_application_misses,
+);
+
+mod memory_only {
     use super::*;
     use pretty_assertions::assert_eq;
-
-    #[tokio::test]
-    async fn two_identical_posts_are_scored_once_and_logged_twice() {
-        two_identical_posts(&TestApp::on_memory().await).await;
-    }
-
-    #[tokio::test]
-    async fn key_order_and_number_format_do_not_change_the_cache_key() {
-        canonical_forms_share_a_cache_entry(&TestApp::on_memory().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_different_application_misses() {
-        a_different_application_is_scored(&TestApp::on_memory().await).await;
-    }
 
     #[tokio::test]
     async fn without_a_cache_every_decision_is_scored_and_says_uri_miss() {
@@ -216,65 +258,5 @@ mod on_memory {
         let logged = app.store.appends().concat();
         assert_eq!(serde_json::to_value(&logged[0].response).unwrap(), body);
         assert_eq!(logged[0].source, Source::Model);
-    }
-}
-
-mod on_real_servers {
-    use fred::prelude::*;
-
-    use super::*;
-    use crate::harness::real_backends::redis_client;
-    use pretty_assertions::assert_eq;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn two_identical_posts_are_scored_once_and_logged_twice() {
-        let app = TestApp::on_real().await;
-        let (first, second) = two_identical_posts(&app).await;
-
-        // The rows, as PostgreSQL holds them.
-        let rows = app
-            .real()
-            .database()
-            .query_json("SELECT source, decision, model_version, request, response FROM decisions ORDER BY seq")
-            .await;
-        assert_eq!(rows.len(), 2);
-        for (row, (body, source)) in rows.iter().zip([(&first, "model"), (&second, "cache")]) {
-            assert_eq!(row["request"], example_application());
-            assert_eq!(row["response"], *body);
-            assert_eq!(row["source"], source);
-            assert_eq!(row["decision"], body["decision"]);
-            assert_eq!(row["model_version"], body["model_version"]);
-        }
-
-        // The one key, as Redis holds it: a hash under the namespace, with a TTL.
-        let namespace = &app.real().namespace.namespace;
-        let keys = app.real().namespace.keys().await;
-        let key =
-            CacheKey::for_application(&app.scorer.model().version, &parse(&example_application()));
-        assert_eq!(keys, vec![format!("{namespace}:verdict:{key}")]);
-        let hash = keys[0].rsplit(':').next().unwrap();
-        assert!(
-            hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
-            "{hash}"
-        );
-        let client = redis_client().await;
-        let ttl_ms: i64 = client.pttl(&keys[0]).await.unwrap();
-        assert!(ttl_ms > 0 && ttl_ms <= 3_600_000, "PTTL {ttl_ms}");
-        let stored: String = client.get(&keys[0]).await.unwrap();
-        assert_eq!(
-            serde_json::from_str::<Verdict>(&stored).unwrap(),
-            verdict_of(&first)
-        );
-        let _ = client.quit().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn key_order_and_number_format_do_not_change_the_cache_key() {
-        canonical_forms_share_a_cache_entry(&TestApp::on_real().await).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_different_application_misses() {
-        a_different_application_is_scored(&TestApp::on_real().await).await;
     }
 }

@@ -1,5 +1,32 @@
 //! The scenarios. Each module writes its checks once as functions over a
-//! `TestApp`; its `#[tokio::test]`s run them on the backends that apply.
+//! `TestApp`; [`on_both_backends!`] runs a list of them on the in-memory
+//! adapters and on the real servers, and the few that apply to one set only
+//! are tests of their own.
+
+/// Runs each listed scenario (an `async fn(&TestApp)` of the calling module)
+/// twice: as `on_memory::<name>` on fresh in-memory adapters, and as
+/// `on_real_servers::<name>` on Redis and PostgreSQL, on fresh state of its own.
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        mod on_memory {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(&crate::harness::TestApp::on_memory().await).await;
+                }
+            )+
+        }
+
+        mod on_real_servers {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(&crate::harness::TestApp::on_real().await).await;
+                }
+            )+
+        }
+    };
+}
 
 mod auth;
 mod batch;

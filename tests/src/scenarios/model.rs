@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use app::{Config, Service};
+use app::{Config, Server};
 use domain::{Application, Outcome, Scorer};
 use onnx_scorer::{ModelLoadError, OnnxScorer, encode};
 use pretty_assertions::assert_eq;
@@ -149,7 +149,7 @@ async fn the_configured_model_is_the_one_served() {
         _ => None,
     })
     .unwrap();
-    let service = Service::build(&config).await.unwrap();
+    let service = Server::build(&config).await.unwrap();
     let base = format!("http://{}", service.addr());
     tokio::spawn(service.run_until_stopped());
     let card: Value = reqwest::get(format!("{base}/v1/model"))

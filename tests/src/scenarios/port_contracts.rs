@@ -85,6 +85,7 @@ where
         short_lived.read(&[key(5)]).await.unwrap(),
         vec![CacheEntry::Found(verdict(0.5))]
     );
+    // Virtual time on a paused clock (memory), real time for a server.
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
         short_lived.read(&[key(5)]).await.unwrap(),
@@ -168,9 +169,11 @@ pub async fn store_contract(store: Arc<dyn DecisionStore>) {
 
 mod memory {
     use super::*;
-    use memory_adapters::{MemoryDecisionCache, MemoryDecisionStore};
+    use ::memory::{MemoryDecisionCache, MemoryDecisionLog};
 
-    #[tokio::test]
+    /// On a paused clock: the contract's wait for entries to expire passes
+    /// in virtual time, which the memory cache keeps its TTL on.
+    #[tokio::test(start_paused = true)]
     async fn the_memory_cache_keeps_the_cache_contract() {
         cache_contract(|ttl| async move {
             Arc::new(MemoryDecisionCache::new(ttl)) as Arc<dyn DecisionCache>
@@ -180,7 +183,7 @@ mod memory {
 
     #[tokio::test]
     async fn the_memory_store_keeps_the_store_contract() {
-        store_contract(Arc::new(MemoryDecisionStore::new())).await;
+        store_contract(Arc::new(MemoryDecisionLog::new())).await;
     }
 }
 

@@ -2,11 +2,13 @@
 //! one JSON log line per request, and a graceful stop on SIGTERM that lets
 //! requests in flight finish and commit their log rows.
 //!
-//! The binary must be built first (`cargo build -p credit-decisions`;
+//! The binary must be built first (`cargo build --bin credit-decisions`;
 //! `scripts/test` does).
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
@@ -27,32 +29,26 @@ fn binary() -> PathBuf {
         .join("credit-decisions");
     assert!(
         path.exists(),
-        "{} is missing: build it first with `cargo build -p credit-decisions` (scripts/test does)",
+        "{} is missing: build it first with `cargo build --bin credit-decisions` (scripts/test does)",
         path.display()
     );
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// The binary, running on port 0, with its stdout collected as it comes.
 struct Running {
     child: Child,
     base: String,
+    stdout: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
     async fn start(env: &[(&str, String)]) -> Self {
-        let port = free_port();
         let mut command = Command::new(binary());
         command
             .env_clear()
-            .env("CREDIT_DECISIONS_ADDR", format!("127.0.0.1:{port}"))
+            .env("CREDIT_DECISIONS_ADDR", "127.0.0.1:0")
             .env("CREDIT_DECISIONS_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -60,12 +56,39 @@ impl Running {
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.spawn().unwrap();
-        let running = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
+        let mut child = command.spawn().unwrap();
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let reader = {
+            let pipe = BufReader::new(child.stdout.take().unwrap());
+            let stdout = stdout.clone();
+            std::thread::spawn(move || {
+                for line in pipe.lines().map_while(Result::ok) {
+                    let mut all = stdout.lock().unwrap();
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            })
         };
+        let mut running = Self {
+            child,
+            base: String::new(),
+            stdout,
+            reader: Some(reader),
+        };
+        // The address is the one the binary reports once it listens.
         let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            if let Some(addr) = running.reported_address() {
+                break addr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service reported no address: {}",
+                running.stdout.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        running.base = format!("http://{addr}");
         loop {
             if let Ok(response) = reqwest::get(format!("{}/health/ready", running.base)).await
                 && response.status() == 200
@@ -78,6 +101,16 @@ impl Running {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The `addr` of the "serving credit decisions" line, once it is logged.
+    fn reported_address(&self) -> Option<String> {
+        let stdout = self.stdout.lock().unwrap();
+        stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|line| line["message"] == "serving credit decisions")
+            .and_then(|line| line["addr"].as_str().map(str::to_owned))
     }
 
     fn terminate(&self) {
@@ -93,14 +126,9 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let mut stdout = String::new();
-                use std::io::Read;
-                self.child
-                    .stdout
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut stdout)
-                    .unwrap();
+                // The pipe closes with the process: the reader has all of it.
+                self.reader.take().unwrap().join().unwrap();
+                let stdout = self.stdout.lock().unwrap().clone();
                 return (status.code(), stdout);
             }
             assert!(Instant::now() < deadline, "the service did not exit");
@@ -249,10 +277,7 @@ async fn a_bad_configuration_stops_the_service_naming_the_variable() {
 async fn a_missing_model_stops_the_service_naming_the_file() {
     let output = Command::new(binary())
         .env_clear()
-        .env(
-            "CREDIT_DECISIONS_ADDR",
-            format!("127.0.0.1:{}", free_port()),
-        )
+        .env("CREDIT_DECISIONS_ADDR", "127.0.0.1:0")
         .env("CREDIT_DECISIONS_MODEL", "/nonexistent/model.onnx")
         .output()
         .unwrap();

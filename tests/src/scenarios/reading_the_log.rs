@@ -119,58 +119,16 @@ pub async fn bad_queries_are_422(app: &TestApp) {
     );
 }
 
-mod on_memory {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    #[tokio::test]
-    async fn a_decision_reads_back_by_id() {
-        super::a_decision_reads_back_by_id(&TestApp::on_memory().await).await;
-    }
-
-    #[tokio::test]
-    async fn pages_go_newest_first_with_a_cursor() {
-        super::pages_go_newest_first_with_a_cursor(&TestApp::on_memory().await).await;
-    }
-
-    #[tokio::test]
-    async fn the_default_page_holds_fifty() {
-        super::the_default_page_holds_fifty(&TestApp::on_memory().await).await;
-    }
-
-    #[tokio::test]
-    async fn bad_queries_are_422() {
-        super::bad_queries_are_422(&TestApp::on_memory().await).await;
-    }
-
-    #[tokio::test]
-    async fn an_empty_log_is_an_empty_page() {
-        let app = TestApp::on_memory().await;
-        let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
-        assert_eq!(page, json!({"items": [], "next": null}));
-    }
+/// Without a decision logged, the first page is empty and has no cursor.
+pub async fn an_empty_log_is_an_empty_page(app: &TestApp) {
+    let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
+    assert_eq!(page, json!({"items": [], "next": null}));
 }
 
-mod on_real_servers {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_decision_reads_back_by_id() {
-        super::a_decision_reads_back_by_id(&TestApp::on_real().await).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn pages_go_newest_first_with_a_cursor() {
-        super::pages_go_newest_first_with_a_cursor(&TestApp::on_real().await).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_default_page_holds_fifty() {
-        super::the_default_page_holds_fifty(&TestApp::on_real().await).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn bad_queries_are_422() {
-        super::bad_queries_are_422(&TestApp::on_real().await).await;
-    }
-}
+on_both_backends!(
+    a_decision_reads_back_by_id,
+    pages_go_newest_first_with_a_cursor,
+    the_default_page_holds_fifty,
+    bad_queries_are_422,
+    an_empty_log_is_an_empty_page,
+);

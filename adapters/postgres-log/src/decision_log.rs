@@ -15,7 +15,7 @@ use crate::decision_row::{self, ActiveModel, Column, Entity as Decisions};
 use crate::migration::Migrator;
 
 #[derive(Debug, Clone)]
-pub struct PostgresStoreSettings {
+pub struct PostgresLogSettings {
     pub url: String,
     pub max_connections: u32,
     /// The longest a request waits for a connection before the log counts as
@@ -23,7 +23,7 @@ pub struct PostgresStoreSettings {
     pub acquire_timeout: Duration,
 }
 
-impl PostgresStoreSettings {
+impl PostgresLogSettings {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -34,13 +34,13 @@ impl PostgresStoreSettings {
 }
 
 #[derive(Clone)]
-pub struct PostgresDecisionStore {
+pub struct PostgresDecisionLog {
     db: DatabaseConnection,
 }
 
-impl PostgresDecisionStore {
+impl PostgresDecisionLog {
     /// Connects and brings the schema up to date.
-    pub async fn connect(settings: &PostgresStoreSettings) -> Result<Self, String> {
+    pub async fn connect(settings: &PostgresLogSettings) -> Result<Self, String> {
         let mut options = ConnectOptions::new(settings.url.clone());
         options
             .max_connections(settings.max_connections)
@@ -99,7 +99,7 @@ fn from_row(row: decision_row::Model) -> Result<DecisionRecord, StoreError> {
 }
 
 #[async_trait]
-impl DecisionStore for PostgresDecisionStore {
+impl DecisionStore for PostgresDecisionLog {
     async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());

@@ -1,15 +1,15 @@
 //! How long the model takes to score one application, a batch of 64 and a
 //! batch of 1,000 (the golden applications), feature encoding included.
 //!
-//!     cargo bench -p credit-decisions-onnx --bench scoring
+//!     cargo bench -p onnx-scorer --bench scoring
 //!
 //! Figures and the machine they were taken on: model/README.md.
 
 use std::hint::black_box;
 
-use credit_decisions_onnx::OnnxScorer;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use domain::{Application, Scorer};
+use onnx_scorer::OnnxScorer;
 use serde_json::Value;
 
 fn golden_applications() -> Vec<Application> {

@@ -1,8 +1,13 @@
 //! A decision cache in a hash map, with a time to live per entry.
+//!
+//! Time is tokio's clock, so a test can pause and advance it instead of
+//! sleeping through a TTL.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use domain::{CacheEntry, CacheError, CacheKey, DecisionCache, Verdict};

@@ -54,13 +54,13 @@ pub struct Readiness {
     pub store: Result<(), StoreError>,
 }
 
-pub struct DecisionService {
+pub struct DecisionFlow {
     cache: Option<Arc<dyn DecisionCache>>,
     store: Arc<dyn DecisionStore>,
     scorer: Arc<dyn Scorer>,
 }
 
-impl DecisionService {
+impl DecisionFlow {
     pub fn new(
         cache: Option<Arc<dyn DecisionCache>>,
         store: Arc<dyn DecisionStore>,

@@ -44,9 +44,9 @@ fn service(
     cache: Option<MockDecisionCache>,
     store: MockDecisionStore,
     scorer: MockScorer,
-) -> DecisionService {
+) -> DecisionFlow {
     let cache = cache.map(|cache| Arc::new(cache) as Arc<dyn DecisionCache>);
-    DecisionService::new(cache, Arc::new(store), Arc::new(scorer))
+    DecisionFlow::new(cache, Arc::new(store), Arc::new(scorer))
 }
 
 /// A store that expects exactly one append and checks it with `check`.

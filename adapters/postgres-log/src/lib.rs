@@ -6,9 +6,9 @@
 //! order rows were written in: pages are read newest first along it. The
 //! schema is created and migrated at start-up by [`Migrator`].
 
+mod decision_log;
 mod decision_row;
-mod decision_store_using_postgres;
 pub mod migration;
 
-pub use decision_store_using_postgres::{PostgresDecisionStore, PostgresStoreSettings};
+pub use decision_log::{PostgresDecisionLog, PostgresLogSettings};
 pub use migration::Migrator;

@@ -8,8 +8,8 @@
 mod card;
 mod error;
 mod features;
-mod scorer_using_tract;
+mod scorer;
 
 pub use error::ModelLoadError;
 pub use features::{FEATURE_COUNT, encode};
-pub use scorer_using_tract::OnnxScorer;
+pub use scorer::OnnxScorer;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use domain::{DecisionId, DecisionPage, DecisionRecord, DecisionStore, StoreError};
 
 #[derive(Default)]
-pub struct MemoryDecisionStore {
+pub struct MemoryDecisionLog {
     log: Mutex<Log>,
 }
 
@@ -17,14 +17,14 @@ struct Log {
     position: HashMap<DecisionId, usize>,
 }
 
-impl MemoryDecisionStore {
+impl MemoryDecisionLog {
     pub fn new() -> Self {
         Self::default()
     }
 }
 
 #[async_trait]
-impl DecisionStore for MemoryDecisionStore {
+impl DecisionStore for MemoryDecisionLog {
     async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
         let mut log = self.log.lock().expect("log lock poisoned");
         // All or none, as a transaction would: check every id before writing.

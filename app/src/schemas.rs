@@ -1,0 +1,242 @@
+//! The schemas of the OpenAPI document: the Application schema built from
+//! the domain's field table (so it cannot drift from what the service
+//! accepts), documentation types for the other bodies, and the problem
+//! answers each operation can give, described once.
+//!
+//! Handlers name these in their `#[utoipa::path]` attributes; this module
+//! names no handler.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use domain::Application;
+use domain::fields::FieldKind;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{PartialSchema, ToSchema};
+
+/// The contract's example application (the data set's first row).
+pub fn example_application() -> Value {
+    serde_json::from_str(include_str!(
+        "../../domain/testdata/example-application.json"
+    ))
+    .expect("the example application is JSON")
+}
+
+/// The Application schema, one property per row of the domain's field table.
+pub struct ApplicationSchema;
+
+impl PartialSchema for ApplicationSchema {
+    fn schema() -> RefOr<Schema> {
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A credit application. Every field is required; unknown fields, and the protected \
+                 attributes personal_status_and_sex and foreign_worker, are refused.",
+            ))
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+            .examples([example_application()]);
+        for field in Application::FIELDS {
+            let property = match field.kind {
+                FieldKind::Categorical { values } => ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(values.iter().copied())),
+                FieldKind::Integer { min, max } => ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(min))
+                    .maximum(Some(max)),
+                FieldKind::Number { exclusive_min, max } => ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .exclusive_minimum(Some(exclusive_min))
+                    .maximum(Some(max)),
+                FieldKind::Boolean => ObjectBuilder::new().schema_type(Type::Boolean),
+            }
+            .description(Some(format!("Data set column `{}`.", field.column)));
+            object = object.property(field.name, property).required(field.name);
+        }
+        RefOr::T(Schema::Object(object.build()))
+    }
+}
+
+impl ToSchema for ApplicationSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Application")
+    }
+}
+
+// Documentation types: they describe bodies for the document and are never
+// built. The service's own types serialize to exactly these shapes (the
+// suite checks real responses against them).
+#[allow(dead_code)]
+mod bodies {
+    use super::*;
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = Outcome)]
+    pub enum OutcomeDoc {
+        Approve,
+        Decline,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = Source)]
+    pub enum SourceDoc {
+        Model,
+        Cache,
+    }
+
+    /// The answer to one application.
+    #[derive(ToSchema)]
+    #[schema(as = Decision)]
+    pub struct DecisionDoc {
+        /// UUID v7 minted for this serving of the decision; the key of its log row.
+        #[schema(example = "0193a7c2-5d1e-7c4b-9a51-2f0e7d3c1b22")]
+        pub decision_id: uuid::Uuid,
+        /// `approve` when probability_of_default is below the model's threshold.
+        pub decision: OutcomeDoc,
+        #[schema(minimum = 0, maximum = 1, example = 0.1834)]
+        pub probability_of_default: f64,
+        #[schema(example = "german-credit-2026.11.0")]
+        pub model_version: String,
+    }
+
+    /// A decision as the log holds it.
+    #[derive(ToSchema)]
+    #[schema(as = DecisionRecord)]
+    pub struct DecisionRecordDoc {
+        pub decision_id: uuid::Uuid,
+        #[schema(format = DateTime, example = "2026-11-24T10:15:02.123456Z")]
+        pub created_at: String,
+        pub source: SourceDoc,
+        pub request: ApplicationSchema,
+        pub response: DecisionDoc,
+    }
+
+    /// A page of the log, newest first.
+    #[derive(ToSchema)]
+    #[schema(as = DecisionPage)]
+    pub struct DecisionPageDoc {
+        pub items: Vec<DecisionRecordDoc>,
+        /// The `before` cursor of the next (older) page, or null.
+        pub next: Option<uuid::Uuid>,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = BatchRequest)]
+    pub struct BatchRequestDoc {
+        #[schema(min_items = 1, max_items = 1000)]
+        pub applications: Vec<ApplicationSchema>,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = BatchResponse)]
+    pub struct BatchResponseDoc {
+        /// One decision per application, in input order.
+        pub decisions: Vec<DecisionDoc>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = FieldError)]
+    pub struct FieldErrorDoc {
+        #[schema(example = "applications[3].age_years")]
+        pub field: String,
+        #[schema(example = "must be between 18 and 120")]
+        pub message: String,
+    }
+
+    /// RFC 9457 problem details.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = Problem)]
+    pub struct ProblemDoc {
+        #[serde(rename = "type")]
+        #[schema(example = "https://credit-decisions.dev/problems/validation")]
+        pub kind: String,
+        #[schema(example = "Invalid application")]
+        pub title: String,
+        #[schema(example = 422)]
+        pub status: u16,
+        #[schema(example = "1 field is invalid")]
+        pub detail: String,
+        /// Every failing field (422 only).
+        pub errors: Option<Vec<FieldErrorDoc>>,
+    }
+
+    /// A free-form JSON object.
+    #[derive(ToSchema)]
+    #[schema(as = Object)]
+    pub struct ObjectDoc {}
+}
+
+pub use bodies::*;
+
+/// What each problem status means, for every operation that can answer it.
+const PROBLEMS: [(u16, &str); 7] = [
+    (400, "The body is not JSON, or not a JSON object"),
+    (
+        401,
+        "A bearer key is required (when the service is configured with API keys)",
+    ),
+    (404, "No decision has this id"),
+    (
+        413,
+        "The body is over its limit: 64 KiB for one application, 8 MiB for a batch",
+    ),
+    (415, "The content type is not application/json"),
+    (422, "The input is invalid; every failing field is listed"),
+    (
+        503,
+        "The decision log or the model is unavailable; Retry-After is set",
+    ),
+];
+
+/// The problem+json responses of `statuses`, described from [`PROBLEMS`].
+fn problem_responses(statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
+    statuses
+        .iter()
+        .map(|status| {
+            let (_, description) = PROBLEMS
+                .iter()
+                .find(|(known, _)| known == status)
+                .expect("every problem status is described in PROBLEMS");
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+/// Declares a set of problem answers for `responses(...)` of a path.
+macro_rules! problems {
+    ($($(#[$doc:meta])* $name:ident = [$($status:literal),+];)+) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                problem_responses(&[$($status),+])
+            }
+        }
+    )+};
+}
+
+problems! {
+    /// Deciding: the body's checks, the key, validation, the log and the model.
+    DecideProblems = [400, 401, 413, 415, 422, 503];
+    /// Reading one logged decision.
+    RecordProblems = [401, 404, 503];
+    /// Reading a page of the log.
+    PageProblems = [401, 422, 503];
+    /// Any other operation behind the key.
+    KeyProblems = [401];
+}

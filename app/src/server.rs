@@ -1,0 +1,124 @@
+//! The HTTP server: the decision flow over the adapters, served by actix-web
+//! with the middleware every request passes (request log, API keys).
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server as ActixServer, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use domain::{DecisionCache, DecisionFlow};
+
+use crate::auth::{self, ApiKeys};
+use crate::config::Config;
+use crate::instrumented::{InstrumentedCache, InstrumentedScorer, InstrumentedStore};
+use crate::metrics::Metrics;
+use crate::observe;
+use crate::openapi;
+use crate::routes;
+use crate::routes::docs::OpenApiJson;
+use crate::wiring::{Adapters, Closer, StartupError};
+
+/// How long closing one backend may take at shutdown.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How the server is run, beyond its adapters.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Bearer keys for `/v1/*`; `None` turns authentication off.
+    pub api_keys: Option<Vec<String>>,
+}
+
+/// The HTTP server, bound and not yet running.
+pub struct Server {
+    addr: SocketAddr,
+    server: ActixServer,
+    closers: Vec<Closer>,
+}
+
+impl Server {
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        let adapters = Adapters::for_config(config).await?;
+        let options = ServeOptions {
+            api_keys: config.api_keys.clone(),
+        };
+        Self::build_with(config.addr, adapters, options)
+    }
+
+    /// Serves `adapters` on `addr` (port 0 picks a free port).
+    pub fn build_with(
+        addr: SocketAddr,
+        adapters: Adapters,
+        options: ServeOptions,
+    ) -> Result<Self, StartupError> {
+        let listener =
+            TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen { addr, source })?;
+        let metrics = Arc::new(Metrics::new());
+        let cache = adapters.cache.map(|inner| {
+            Arc::new(InstrumentedCache {
+                inner,
+                metrics: metrics.clone(),
+            }) as Arc<dyn DecisionCache>
+        });
+        let store = Arc::new(InstrumentedStore {
+            inner: adapters.store,
+            metrics: metrics.clone(),
+        });
+        let scorer = Arc::new(InstrumentedScorer {
+            inner: adapters.scorer,
+            metrics: metrics.clone(),
+        });
+        let flow = web::Data::new(DecisionFlow::new(cache, store, scorer));
+        let names = web::Data::new(adapters.names);
+        let metrics = web::Data::from(metrics);
+        let api_keys = web::Data::new(ApiKeys::new(options.api_keys.as_deref()));
+        let document = web::Data::new(OpenApiJson(openapi::document_json()));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(flow.clone())
+                .app_data(names.clone())
+                .app_data(metrics.clone())
+                .app_data(api_keys.clone())
+                .app_data(document.clone())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+                // The last wrapped runs first: every request is observed,
+                // the refused ones too.
+                .wrap(from_fn(auth::require_key))
+                .wrap(from_fn(observe::observe))
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Listen { addr, source })?
+        .run();
+        Ok(Self {
+            addr,
+            server,
+            closers: adapters.closers,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT or SIGTERM; then stops accepting, finishes the
+    /// requests in flight (their log rows committed) and closes the backends.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for close in self.closers {
+            // A backend that is down must not keep the process from exiting.
+            if tokio::time::timeout(CLOSE_TIMEOUT, close()).await.is_err() {
+                tracing::warn!("a backend did not close within {CLOSE_TIMEOUT:?}");
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,110 @@
+//! The adapters the configuration selects, connected and ready to be served.
+//!
+//! `main` wires them from the environment ([`Adapters::for_config`]); the
+//! test suite builds its own (fakes, spies, real backends on fresh state) and
+//! hands them to the very same [`crate::Server`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use domain::{DecisionCache, DecisionStore, Scorer};
+use memory::{MemoryDecisionCache, MemoryDecisionLog};
+use onnx_scorer::{ModelLoadError, OnnxScorer};
+use postgres_log::{PostgresDecisionLog, PostgresLogSettings};
+use redis_cache::{RedisCacheSettings, RedisDecisionCache};
+use thiserror::Error;
+
+use crate::config::{CacheConfig, Config, StoreConfig};
+use crate::routes::health::BackendNames;
+
+#[derive(Debug, Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Model(#[from] ModelLoadError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the Redis cache cannot be set up: {0}")]
+    Redis(String),
+    #[error("the PostgreSQL decision log cannot be set up: {0}")]
+    Postgres(String),
+}
+
+/// Closes a backend's connections once the server has stopped.
+pub type Closer = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// The adapters the service runs on.
+pub struct Adapters {
+    pub cache: Option<Arc<dyn DecisionCache>>,
+    pub store: Arc<dyn DecisionStore>,
+    pub scorer: Arc<dyn Scorer>,
+    pub names: BackendNames,
+    /// Run in order after the last request is answered.
+    pub closers: Vec<Closer>,
+}
+
+impl Adapters {
+    /// The adapters the configuration selects, connected and ready.
+    pub async fn for_config(config: &Config) -> Result<Self, StartupError> {
+        let scorer = match &config.model {
+            None => OnnxScorer::built_in()?,
+            Some(path) => OnnxScorer::from_path(path)?,
+        };
+        let mut closers: Vec<Closer> = Vec::new();
+        let (cache, cache_name): (Option<Arc<dyn DecisionCache>>, _) = match &config.cache {
+            CacheConfig::Memory => (
+                Some(Arc::new(MemoryDecisionCache::new(config.cache_ttl))),
+                "memory",
+            ),
+            CacheConfig::None => (None, "none"),
+            CacheConfig::Redis {
+                url,
+                namespace,
+                timeout,
+            } => {
+                let settings = RedisCacheSettings {
+                    url: url.clone(),
+                    namespace: namespace.clone(),
+                    ttl: config.cache_ttl,
+                    timeout: *timeout,
+                };
+                let cache = Arc::new(
+                    RedisDecisionCache::connect(settings)
+                        .await
+                        .map_err(StartupError::Redis)?,
+                );
+                let closing = cache.clone();
+                closers.push(Box::new(move || {
+                    Box::pin(async move { closing.close().await })
+                }));
+                (Some(cache), "redis")
+            }
+        };
+        let (store, store_name): (Arc<dyn DecisionStore>, _) = match &config.store {
+            StoreConfig::Memory => (Arc::new(MemoryDecisionLog::new()), "memory"),
+            StoreConfig::Postgres { url } => {
+                let store = PostgresDecisionLog::connect(&PostgresLogSettings::new(url))
+                    .await
+                    .map_err(StartupError::Postgres)?;
+                let closing = store.clone();
+                closers.push(Box::new(move || {
+                    Box::pin(async move { closing.close().await })
+                }));
+                (Arc::new(store), "postgres")
+            }
+        };
+        Ok(Self {
+            cache,
+            store,
+            scorer: Arc::new(scorer),
+            names: BackendNames {
+                cache: cache_name,
+                store: store_name,
+            },
+            closers,
+        })
+    }
+}
