@@ -1,6 +1,7 @@
-//! API keys: with `CREDIT_DECISIONS_API_KEYS` set, every `/v1/*` request
-//! needs `Authorization: Bearer <key>`. Health, metrics and the API
-//! description stay open.
+//! API keys: with `CREDIT_DECISIONS_API_KEYS` set, every request the router
+//! sends into the `/v1` scope needs `Authorization: Bearer <key>` (the scheme
+//! in any case, RFC 9110 §11.1). Health, metrics and the API description stay
+//! open. The check is middleware on the scope, never a test of the raw path.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -27,13 +28,25 @@ impl ApiKeys {
         let Some(keys) = &self.0 else {
             return true;
         };
-        let Some(presented) = authorization.and_then(|value| value.strip_prefix(b"Bearer ")) else {
+        let Some(presented) = authorization.and_then(bearer_token) else {
             return false;
         };
         keys.iter().fold(0u8, |found, key| {
             found | key.as_slice().ct_eq(presented).unwrap_u8()
         }) == 1
     }
+}
+
+/// The token of a `Bearer` credential: the scheme is case-insensitive and
+/// separated from the token by one or more spaces.
+fn bearer_token(authorization: &[u8]) -> Option<&[u8]> {
+    let space = authorization.iter().position(|&byte| byte == b' ')?;
+    let (scheme, rest) = authorization.split_at(space);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return None;
+    }
+    let token = rest.trim_ascii_start();
+    (!token.is_empty()).then_some(token)
 }
 
 pub async fn require_key(
@@ -44,12 +57,11 @@ pub async fn require_key(
         .app_data::<web::Data<ApiKeys>>()
         .expect("the API keys are app data")
         .clone();
-    let protected = request.path().starts_with("/v1/");
     let header = request
         .headers()
         .get(AUTHORIZATION)
         .map(|value| value.as_bytes());
-    if protected && !keys.admits(header) {
+    if !keys.admits(header) {
         return Ok(request.into_response(Problem::Unauthorized.error_response()));
     }
     Ok(next.call(request).await?.map_into_boxed_body())
@@ -64,6 +76,11 @@ mod tests {
         let keys = ApiKeys::new(Some(&["alpha".to_owned(), "beta-key".to_owned()]));
         assert!(keys.admits(Some(b"Bearer alpha")));
         assert!(keys.admits(Some(b"Bearer beta-key")));
+        assert!(keys.admits(Some(b"bearer alpha")));
+        assert!(keys.admits(Some(b"BEARER  alpha")));
+        assert!(!keys.admits(Some(b"Bearer ")));
+        assert!(!keys.admits(Some(b"Bearer")));
+        assert!(!keys.admits(Some(b"Bearerx alpha")));
         assert!(!keys.admits(Some(b"Bearer alph")));
         assert!(!keys.admits(Some(b"Bearer alphaa")));
         assert!(!keys.admits(Some(b"alpha")));

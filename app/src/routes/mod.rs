@@ -6,31 +6,40 @@ pub mod health;
 pub(crate) mod metrics;
 pub(crate) mod model;
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
 
+use crate::auth;
 use crate::problem::Problem;
 
 pub use decisions::BATCH_MAX;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     use web::{get, post};
-    config
+    // The key check guards the scope, so it sees exactly the requests the
+    // router sends to a /v1 handler, however their path was spelled
+    // (`/%761/decisions` is routed here too), and unknown /v1 paths as well.
+    let v1 = web::scope("/v1")
+        .wrap(from_fn(auth::require_key))
         .service(resource(
-            "/v1/decisions",
+            "/decisions",
             "GET, POST",
             [post().to(decisions::decide), get().to(decisions::list)],
         ))
         .service(resource(
-            "/v1/decisions/batch",
+            "/decisions/batch",
             "POST",
             [post().to(decisions::decide_batch)],
         ))
         .service(resource(
-            "/v1/decisions/{decision_id}",
+            "/decisions/{decision_id}",
             "GET",
             [get().to(decisions::get_one)],
         ))
-        .service(resource("/v1/model", "GET", [get().to(model::card)]))
+        .service(resource("/model", "GET", [get().to(model::card)]))
+        .default_service(web::to(not_found));
+    config
+        .service(v1)
         .service(resource("/health/live", "GET", [get().to(health::live)]))
         .service(resource("/health/ready", "GET", [get().to(health::ready)]))
         .service(resource("/metrics", "GET", [get().to(metrics::render)]))

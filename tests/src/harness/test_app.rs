@@ -230,6 +230,40 @@ impl TestApp {
         self.client.request(method, self.url(path))
     }
 
+    /// Sends `request_line` and `headers` as written, byte for byte (no client
+    /// normalises the path), with `body`; returns the status and the body.
+    pub async fn send_raw(
+        &self,
+        request_line: &str,
+        headers: &[&str],
+        body: &[u8],
+    ) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut head = format!("{request_line}\r\nHost: {addr}\r\nConnection: close\r\n");
+        for header in headers {
+            head.push_str(header);
+            head.push_str("\r\n");
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
     pub async fn get_decision(&self, id: &str) -> Response {
         self.get(&format!("/v1/decisions/{id}")).await
     }

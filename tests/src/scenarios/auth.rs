@@ -97,3 +97,73 @@ async fn health_metrics_and_the_api_description_stay_open() {
         assert_eq!(app.get(path).await.status(), 200, "{path}");
     }
 }
+
+/// Every spelling of a /v1 path that the router might match: percent-encoded
+/// letters and digits, doubled and dotted segments, a trailing slash, case.
+const SPELLINGS: [&str; 14] = [
+    "/v1/decisions",
+    "/%761/decisions",
+    "/v%31/decisions",
+    "/%76%31/decisions",
+    "/%56%31/decisions",
+    "/v1/%64ecisions",
+    "/v1/decisions/",
+    "//v1/decisions",
+    "/v1//decisions",
+    "/v1/./decisions",
+    "/v1/../v1/decisions",
+    "/x/../v1/decisions",
+    "/V1/decisions",
+    "/v1%2Fdecisions",
+];
+
+#[tokio::test]
+async fn no_spelling_of_a_v1_path_gets_around_the_key() {
+    let app = app_with_keys().await;
+    let body = example_application().to_string();
+    for path in SPELLINGS {
+        for (line, payload) in [
+            (format!("GET {path} HTTP/1.1"), &b""[..]),
+            (format!("POST {path} HTTP/1.1"), body.as_bytes()),
+        ] {
+            let (status, answer) = app
+                .send_raw(&line, &["Content-Type: application/json"], payload)
+                .await;
+            assert!(
+                status == 401 || status == 404,
+                "{line} answered {status} without a key: {answer}"
+            );
+            assert!(!answer.contains("decision_id"), "{line}: {answer}");
+        }
+        let (status, _) = app
+            .send_raw(&format!("GET {path}/batch HTTP/1.1"), &[], b"")
+            .await;
+        assert!(status == 401 || status == 404, "{path}/batch: {status}");
+    }
+    app.assert_nothing_reached_the_ports();
+
+    // With the key, the plain spelling and the encoded ones reach the handler.
+    for path in ["/v1/decisions", "/%761/decisions", "/v%31/decisions"] {
+        let (status, answer) = app
+            .send_raw(
+                &format!("GET {path} HTTP/1.1"),
+                &["Authorization: Bearer key-one"],
+                b"",
+            )
+            .await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn the_scheme_is_case_insensitive() {
+    let app = app_with_keys().await;
+    for authorization in ["bearer key-one", "BEARER key-two", "Bearer   key-one"] {
+        let response = post_example(&app)
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{authorization}");
+    }
+}
