@@ -1,18 +1,66 @@
 //! The service's configuration: the contract's environment variables, typed,
-//! with their defaults in one place.
+//! range-checked, with their defaults in one place. A value out of its range
+//! stops the service at start-up naming the variable (exit code 2), never a
+//! panic or a silent failure later. Secrets are kept in types that never
+//! print them ([`crate::secrets`]).
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::secrets::{SecretKeys, SecretUrl, redact_url};
+
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(86_400);
-/// The longest a cache call may hold a request before it counts as a miss.
-pub const DEFAULT_CACHE_TIMEOUT: Duration = Duration::from_millis(50);
 /// The prefix of every key the service writes to Redis.
 pub const DEFAULT_REDIS_NAMESPACE: &str = "credit-decisions";
+
+/// A numeric setting: its variable, its range and its default.
+struct Setting {
+    variable: &'static str,
+    range: RangeInclusive<u64>,
+    default: u64,
+    unit: &'static str,
+}
+
+/// Cache entry lifetime: one second to one year (the contract's range).
+const CACHE_TTL_SECS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_CACHE_TTL_SECS",
+    range: 1..=31_536_000,
+    default: 86_400,
+    unit: "seconds",
+};
+/// The longest one Redis call may hold a request (the contract's range).
+const CACHE_TIMEOUT_MS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_CACHE_TIMEOUT_MS",
+    range: 1..=10_000,
+    default: 50,
+    unit: "milliseconds",
+};
+/// Months a logged decision is kept; 25 is Regulation B §1002.12(b).
+const LOG_RETENTION_MONTHS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_LOG_RETENTION_MONTHS",
+    range: 1..=1_200,
+    default: 25,
+    unit: "months",
+};
+/// The longest a request waits for its log row to be committed before it
+/// is answered 503.
+const LOG_TIMEOUT_MS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_LOG_TIMEOUT_MS",
+    range: 1..=60_000,
+    default: 5_000,
+    unit: "milliseconds",
+};
+/// The longest a request's body may take to arrive before it is answered 408.
+const BODY_TIMEOUT_MS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_BODY_TIMEOUT_MS",
+    range: 1..=60_000,
+    default: 10_000,
+    unit: "milliseconds",
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -23,15 +71,16 @@ pub struct Config {
     /// `None` serves the model built into the binary.
     pub model: Option<PathBuf>,
     /// `None` turns authentication off.
-    pub api_keys: Option<Vec<String>>,
+    pub api_keys: Option<SecretKeys>,
     pub log_format: LogFormat,
+    pub body_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CacheConfig {
     Memory,
     Redis {
-        url: String,
+        url: SecretUrl,
         namespace: String,
         timeout: Duration,
     },
@@ -41,7 +90,12 @@ pub enum CacheConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreConfig {
     Memory,
-    Postgres { url: String },
+    Postgres {
+        url: SecretUrl,
+        retention_months: u32,
+        /// The longest a request waits for its row to be committed.
+        timeout: Duration,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,6 +123,26 @@ impl Config {
         let required = |variable: &'static str, when: &str| {
             lookup(variable).ok_or_else(|| error(variable, format!("is required when {when}")))
         };
+        let number = |setting: &Setting| -> Result<u64, ConfigError> {
+            let Some(text) = lookup(setting.variable) else {
+                return Ok(setting.default);
+            };
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|value| setting.range.contains(value))
+                .ok_or_else(|| {
+                    error(
+                        setting.variable,
+                        format!(
+                            "'{text}' is not a whole number of {} from {} to {}",
+                            setting.unit,
+                            setting.range.start(),
+                            setting.range.end()
+                        ),
+                    )
+                })
+        };
 
         let addr_text = lookup("CREDIT_DECISIONS_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
         let addr = addr_text.parse().map_err(|_| {
@@ -82,18 +156,14 @@ impl Config {
             None | Some("memory") => CacheConfig::Memory,
             Some("none") => CacheConfig::None,
             Some("redis") => CacheConfig::Redis {
-                url: required("CREDIT_DECISIONS_REDIS_URL", "CREDIT_DECISIONS_CACHE=redis")?,
+                url: url_with_scheme(
+                    "CREDIT_DECISIONS_REDIS_URL",
+                    required("CREDIT_DECISIONS_REDIS_URL", "CREDIT_DECISIONS_CACHE=redis")?,
+                    &["redis", "rediss", "redis-cluster"],
+                )?,
                 namespace: lookup("CREDIT_DECISIONS_REDIS_NAMESPACE")
                     .unwrap_or_else(|| DEFAULT_REDIS_NAMESPACE.to_owned()),
-                timeout: match lookup("CREDIT_DECISIONS_CACHE_TIMEOUT_MS") {
-                    None => DEFAULT_CACHE_TIMEOUT,
-                    Some(text) => Duration::from_millis(positive(&text).ok_or_else(|| {
-                        error(
-                            "CREDIT_DECISIONS_CACHE_TIMEOUT_MS",
-                            format!("'{text}' is not a positive number of milliseconds"),
-                        )
-                    })?),
-                },
+                timeout: Duration::from_millis(number(&CACHE_TIMEOUT_MS)?),
             },
             Some(other) => {
                 return Err(error(
@@ -102,24 +172,21 @@ impl Config {
                 ));
             }
         };
-
-        let cache_ttl = match lookup("CREDIT_DECISIONS_CACHE_TTL_SECS") {
-            None => DEFAULT_CACHE_TTL,
-            Some(text) => Duration::from_secs(positive(&text).ok_or_else(|| {
-                error(
-                    "CREDIT_DECISIONS_CACHE_TTL_SECS",
-                    format!("'{text}' is not a positive number of seconds"),
-                )
-            })?),
-        };
+        let cache_ttl = Duration::from_secs(number(&CACHE_TTL_SECS)?);
 
         let store = match lookup("CREDIT_DECISIONS_STORE").as_deref() {
             None | Some("memory") => StoreConfig::Memory,
             Some("postgres") => StoreConfig::Postgres {
-                url: required(
+                url: url_with_scheme(
                     "CREDIT_DECISIONS_DATABASE_URL",
-                    "CREDIT_DECISIONS_STORE=postgres",
+                    required(
+                        "CREDIT_DECISIONS_DATABASE_URL",
+                        "CREDIT_DECISIONS_STORE=postgres",
+                    )?,
+                    &["postgres", "postgresql"],
                 )?,
+                retention_months: number(&LOG_RETENTION_MONTHS)? as u32,
+                timeout: Duration::from_millis(number(&LOG_TIMEOUT_MS)?),
             },
             Some(other) => {
                 return Err(error(
@@ -144,7 +211,7 @@ impl Config {
                         "holds no key".to_owned(),
                     ));
                 }
-                Some(keys)
+                Some(SecretKeys(keys))
             }
         };
 
@@ -167,12 +234,30 @@ impl Config {
             model: lookup("CREDIT_DECISIONS_MODEL").map(PathBuf::from),
             api_keys,
             log_format,
+            body_timeout: Duration::from_millis(number(&BODY_TIMEOUT_MS)?),
         })
     }
 }
 
-fn positive(text: &str) -> Option<u64> {
-    text.trim().parse().ok().filter(|&n| n > 0)
+/// A URL whose scheme is one of `schemes`; the message shows it redacted.
+fn url_with_scheme(
+    variable: &'static str,
+    url: String,
+    schemes: &[&str],
+) -> Result<SecretUrl, ConfigError> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if scheme.is_some_and(|scheme| schemes.contains(&scheme)) {
+        Ok(SecretUrl::new(url))
+    } else {
+        Err(ConfigError {
+            variable,
+            problem: format!(
+                "'{}' is not a URL of scheme {}",
+                redact_url(&url),
+                schemes.join(", ")
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -196,11 +281,12 @@ mod tests {
             Config {
                 addr: DEFAULT_ADDR.parse().unwrap(),
                 cache: CacheConfig::Memory,
-                cache_ttl: DEFAULT_CACHE_TTL,
+                cache_ttl: Duration::from_secs(86_400),
                 store: StoreConfig::Memory,
                 model: None,
                 api_keys: None,
                 log_format: LogFormat::Text,
+                body_timeout: Duration::from_secs(10),
             }
         );
     }
@@ -240,6 +326,118 @@ mod tests {
         let keys = config(&[("CREDIT_DECISIONS_API_KEYS", "alpha, beta")])
             .unwrap()
             .api_keys;
-        assert_eq!(keys, Some(vec!["alpha".to_owned(), "beta".to_owned()]));
+        assert_eq!(
+            keys,
+            Some(SecretKeys(vec!["alpha".to_owned(), "beta".to_owned()]))
+        );
+    }
+
+    #[test]
+    fn every_number_is_range_checked_naming_the_variable() {
+        let with_redis_and_postgres = |variable: &str, value: &str| {
+            config(&[
+                ("CREDIT_DECISIONS_CACHE", "redis"),
+                ("CREDIT_DECISIONS_REDIS_URL", "redis://127.0.0.1:6379"),
+                ("CREDIT_DECISIONS_STORE", "postgres"),
+                ("CREDIT_DECISIONS_DATABASE_URL", "postgres://db/log"),
+                (variable, value),
+            ])
+        };
+        for (variable, too_low, lowest, highest, too_high) in [
+            (
+                "CREDIT_DECISIONS_CACHE_TTL_SECS",
+                "0",
+                "1",
+                "31536000",
+                "31536001",
+            ),
+            (
+                "CREDIT_DECISIONS_CACHE_TIMEOUT_MS",
+                "0",
+                "1",
+                "10000",
+                "10001",
+            ),
+            (
+                "CREDIT_DECISIONS_LOG_RETENTION_MONTHS",
+                "0",
+                "1",
+                "1200",
+                "1201",
+            ),
+            (
+                "CREDIT_DECISIONS_LOG_TIMEOUT_MS",
+                "0",
+                "1",
+                "60000",
+                "60001",
+            ),
+            (
+                "CREDIT_DECISIONS_BODY_TIMEOUT_MS",
+                "0",
+                "1",
+                "60000",
+                "60001",
+            ),
+        ] {
+            for bad in [
+                too_low,
+                too_high,
+                "18446744073709551615",
+                "18446744073709551616",
+                "-1",
+                "1.5",
+                "ten",
+            ] {
+                let error = with_redis_and_postgres(variable, bad).unwrap_err();
+                assert_eq!(error.variable, variable, "{variable}={bad}");
+                assert!(error.problem.contains(&format!("'{bad}'")), "{error}");
+            }
+            for good in [lowest, highest] {
+                assert!(
+                    with_redis_and_postgres(variable, good).is_ok(),
+                    "{variable}={good}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_url_of_the_wrong_kind_is_refused_without_its_password() {
+        for (variable, url) in [
+            ("CREDIT_DECISIONS_DATABASE_URL", "mysql://app:s3cret@db/log"),
+            ("CREDIT_DECISIONS_DATABASE_URL", "app:s3cret@db:5432"),
+            ("CREDIT_DECISIONS_REDIS_URL", "http://:s3cret@cache:6379"),
+        ] {
+            let error = config(&[
+                ("CREDIT_DECISIONS_CACHE", "redis"),
+                ("CREDIT_DECISIONS_REDIS_URL", "redis://127.0.0.1"),
+                ("CREDIT_DECISIONS_STORE", "postgres"),
+                ("CREDIT_DECISIONS_DATABASE_URL", "postgres://db/log"),
+                (variable, url),
+            ])
+            .unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(!error.to_string().contains("s3cret"), "{error}");
+        }
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let config = config(&[
+            ("CREDIT_DECISIONS_CACHE", "redis"),
+            ("CREDIT_DECISIONS_REDIS_URL", "redis://:r3dis-pw@cache:6379"),
+            ("CREDIT_DECISIONS_STORE", "postgres"),
+            (
+                "CREDIT_DECISIONS_DATABASE_URL",
+                "postgres://app:pg-pw@db/log",
+            ),
+            ("CREDIT_DECISIONS_API_KEYS", "key-alpha"),
+        ])
+        .unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["r3dis-pw", "pg-pw", "key-alpha"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }

@@ -19,12 +19,13 @@ pub struct InstrumentedCache {
 
 impl InstrumentedCache {
     fn count<T>(&self, operation: &str, result: Result<T, CacheError>) -> Result<T, CacheError> {
-        if result.is_err() {
-            self.metrics
-                .cache_errors
-                .with_label_values(&[operation])
-                .inc();
-        }
+        // A call the breaker skipped is no new failure.
+        let counter = match &result {
+            Ok(_) => return result,
+            Err(CacheError::Paused(_)) => &self.metrics.cache_skipped,
+            Err(_) => &self.metrics.cache_errors,
+        };
+        counter.with_label_values(&[operation]).inc();
         result
     }
 }

@@ -1,18 +1,38 @@
 //! Reading a JSON object body, with the contract's checks in its order:
-//! content type (415), size (413), JSON object (400). Validation of what the
-//! object holds (422) is the domain's.
+//! content type (415), size (413), arrival in time (408), JSON object (400),
+//! then the strict reading of [`crate::strict_json`] (422 for a repeated key,
+//! a number out of range, an object or array past its limits). Validation of
+//! what the object holds (422) is the domain's.
+
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use actix_web::web::Payload;
+use actix_web::web::{self, Payload};
 use serde_json::{Map, Value};
 
+use domain::FieldError;
+
 use crate::problem::Problem;
+use crate::routes::BATCH_MAX;
+use crate::strict_json::{self, Limits, ParseError};
 
 /// The body limit of one application.
 pub const SINGLE_LIMIT: usize = 64 * 1024;
 /// The body limit of a batch.
 pub const BATCH_LIMIT: usize = 8 * 1024 * 1024;
+
+/// What one object or array in a body may hold: an application has 18
+/// fields, a batch 1,000 applications. Past these a body is refused without
+/// keeping the rest, so its cost stays bounded by its size.
+const LIMITS: Limits = Limits {
+    members: 64,
+    items: BATCH_MAX,
+};
+
+/// The longest a request's body may take to arrive (app data).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
 
 pub async fn read_object(
     request: &HttpRequest,
@@ -29,27 +49,41 @@ pub async fn read_object(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(Problem::PayloadTooLarge { limit });
     }
-    let bytes = match payload.to_bytes_limited(limit).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(error)) => {
+    // A body that stalls (or a Content-Length longer than the body) would
+    // otherwise hold the connection for ever.
+    let timeout = request
+        .app_data::<web::Data<BodyTimeout>>()
+        .map_or(Duration::from_secs(10), |timeout| timeout.0);
+    let bytes = match tokio::time::timeout(timeout, payload.to_bytes_limited(limit)).await {
+        Err(_) => return Err(Problem::RequestTimeout { timeout }),
+        Ok(Ok(Ok(bytes))) => bytes,
+        Ok(Ok(Err(error))) => {
             return Err(Problem::MalformedBody(format!(
                 "the body could not be read: {error}"
             )));
         }
-        Err(_) => return Err(Problem::PayloadTooLarge { limit }),
+        Ok(Err(_)) => return Err(Problem::PayloadTooLarge { limit }),
     };
     if bytes.is_empty() {
         return Err(Problem::MalformedBody(
             "the body is empty; expected a JSON object".to_owned(),
         ));
     }
-    match serde_json::from_slice::<Value>(&bytes) {
+    let is_object = bytes.trim_ascii_start().first() == Some(&b'{');
+    match strict_json::parse(&bytes, LIMITS) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(other) => Err(Problem::MalformedBody(format!(
             "the body is a JSON {}; expected a JSON object",
             json_kind(&other)
         ))),
-        Err(error) => Err(Problem::MalformedBody(format!(
+        Err(ParseError::Refused(_)) if !is_object => Err(Problem::MalformedBody(
+            "the body is not a JSON object".to_owned(),
+        )),
+        Err(ParseError::Refused(refusal)) => Err(Problem::invalid_body(FieldError::new(
+            refusal.path,
+            refusal.message,
+        ))),
+        Err(ParseError::Syntax(error)) => Err(Problem::MalformedBody(format!(
             "the body is not JSON: {error}"
         ))),
     }

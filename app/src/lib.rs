@@ -3,6 +3,7 @@
 //! selects.
 
 mod auth;
+mod cache_breaker;
 pub mod config;
 mod instrumented;
 mod json_body;
@@ -12,7 +13,9 @@ pub mod openapi;
 pub mod problem;
 mod routes;
 pub mod schemas;
+pub mod secrets;
 mod server;
+mod strict_json;
 pub mod telemetry;
 mod wiring;
 

@@ -16,6 +16,7 @@ pub struct Metrics {
     pub decisions: IntCounterVec,
     pub cache_lookups: IntCounterVec,
     pub cache_errors: IntCounterVec,
+    pub cache_skipped: IntCounterVec,
     pub store_errors: IntCounterVec,
     pub scoring_duration: Histogram,
     pub batch_size: Histogram,
@@ -50,6 +51,11 @@ impl Metrics {
         let cache_errors = counter(
             "cache_errors_total",
             "Cache calls that failed or timed out (each degraded to the model).",
+            &["operation"],
+        );
+        let cache_skipped = counter(
+            "cache_skipped_total",
+            "Cache calls not made: the circuit breaker is open after a failure.",
             &["operation"],
         );
         let store_errors = counter(
@@ -100,6 +106,7 @@ impl Metrics {
             decisions,
             cache_lookups,
             cache_errors,
+            cache_skipped,
             store_errors,
             scoring_duration,
             batch_size,

@@ -15,6 +15,45 @@ const TYPE_BASE: &str = "https://credit-decisions.dev/problems/";
 /// Seconds a client should wait before retrying when a backend is down.
 pub const RETRY_AFTER_SECS: u32 = 5;
 
+/// The most field errors one answer lists; the detail counts the rest. A
+/// batch of 1,000 bad applications is a few KiB of answer, not megabytes.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+/// Field errors as they are found, keeping the first [`MAX_LISTED_ERRORS`]
+/// and counting the rest.
+#[derive(Debug, Default)]
+pub struct FieldErrors {
+    pub listed: Vec<FieldError>,
+    pub total: usize,
+}
+
+impl FieldErrors {
+    pub fn push(&mut self, error: FieldError) {
+        self.total += 1;
+        if self.listed.len() < MAX_LISTED_ERRORS {
+            self.listed.push(error);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+impl Extend<FieldError> for FieldErrors {
+    fn extend<I: IntoIterator<Item = FieldError>>(&mut self, errors: I) {
+        errors.into_iter().for_each(|error| self.push(error));
+    }
+}
+
+impl From<Vec<FieldError>> for FieldErrors {
+    fn from(errors: Vec<FieldError>) -> Self {
+        let mut collected = Self::default();
+        collected.extend(errors);
+        collected
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Problem {
     #[error("{0}")]
@@ -35,8 +74,10 @@ pub enum Problem {
     #[error("{title}")]
     Invalid {
         title: &'static str,
-        errors: Vec<FieldError>,
+        errors: FieldErrors,
     },
+    #[error("the body did not arrive within {} ms", timeout.as_millis())]
+    RequestTimeout { timeout: std::time::Duration },
     /// A required backend (the decision log, the model) cannot serve. The
     /// reason is logged, never shown: it may name hosts or internals.
     #[error("{what} is unavailable")]
@@ -55,17 +96,22 @@ struct Body<'a> {
 }
 
 impl Problem {
-    pub fn invalid_application(errors: Vec<FieldError>) -> Self {
+    pub fn invalid_application(errors: impl Into<FieldErrors>) -> Self {
         Problem::Invalid {
             title: "Invalid application",
-            errors,
+            errors: errors.into(),
         }
+    }
+
+    /// A body refused as it was read: one member named.
+    pub fn invalid_body(error: FieldError) -> Self {
+        Self::invalid_application(vec![error])
     }
 
     pub fn invalid_query(errors: Vec<FieldError>) -> Self {
         Problem::Invalid {
             title: "Invalid query",
-            errors,
+            errors: errors.into(),
         }
     }
 
@@ -80,14 +126,20 @@ impl Problem {
                 ("unsupported-media-type", "Unsupported media type")
             }
             Problem::Invalid { title, .. } => ("validation", title),
+            Problem::RequestTimeout { .. } => ("request-timeout", "Request timeout"),
             Problem::Unavailable { .. } => ("unavailable", "Service unavailable"),
         }
     }
 
     fn detail(&self) -> String {
         match self {
-            Problem::Invalid { errors, .. } if errors.len() == 1 => "1 field is invalid".to_owned(),
-            Problem::Invalid { errors, .. } => format!("{} fields are invalid", errors.len()),
+            Problem::Invalid { errors, .. } if errors.total == 1 => "1 field is invalid".to_owned(),
+            Problem::Invalid { errors, .. } if errors.total > errors.listed.len() => format!(
+                "{} fields are invalid; the first {} are listed",
+                errors.total,
+                errors.listed.len()
+            ),
+            Problem::Invalid { errors, .. } => format!("{} fields are invalid", errors.total),
             Problem::Unavailable { what, .. } => {
                 format!("{what} is unavailable; retry in {RETRY_AFTER_SECS} seconds")
             }
@@ -106,6 +158,7 @@ impl ResponseError for Problem {
             Problem::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Problem::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Problem::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -122,7 +175,7 @@ impl ResponseError for Problem {
             status: status.as_u16(),
             detail: self.detail(),
             errors: match self {
-                Problem::Invalid { errors, .. } => Some(errors),
+                Problem::Invalid { errors, .. } => Some(&errors.listed),
                 _ => None,
             },
         };
@@ -137,6 +190,10 @@ impl ResponseError for Problem {
             }
             Problem::Unauthorized => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            // The rest of a stalled body is never read: the connection ends.
+            Problem::RequestTimeout { .. } => {
+                response.insert_header((actix_web::http::header::CONNECTION, "close"));
             }
             _ => {}
         }

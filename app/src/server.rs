@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server as ActixServer, ServerHandle};
 use actix_web::middleware::from_fn;
@@ -10,8 +11,10 @@ use actix_web::{App, HttpServer, web};
 use domain::{DecisionCache, DecisionFlow};
 
 use crate::auth::ApiKeys;
+use crate::cache_breaker::CacheBreaker;
 use crate::config::Config;
 use crate::instrumented::{InstrumentedCache, InstrumentedScorer, InstrumentedStore};
+use crate::json_body::BodyTimeout;
 use crate::metrics::Metrics;
 use crate::observe;
 use crate::openapi;
@@ -23,10 +26,21 @@ use crate::wiring::{Adapters, Closer, StartupError};
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How the server is run, beyond its adapters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Bearer keys for `/v1/*`; `None` turns authentication off.
     pub api_keys: Option<Vec<String>>,
+    /// The longest a request body may take to arrive (408 past it).
+    pub body_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            api_keys: None,
+            body_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// The HTTP server, bound and not yet running.
@@ -40,7 +54,8 @@ impl Server {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let adapters = Adapters::for_config(config).await?;
         let options = ServeOptions {
-            api_keys: config.api_keys.clone(),
+            api_keys: config.api_keys.clone().map(|keys| keys.0),
+            body_timeout: config.body_timeout,
         };
         Self::build_with(config.addr, adapters, options)
     }
@@ -57,9 +72,11 @@ impl Server {
             .local_addr()
             .map_err(|source| StartupError::Listen { addr, source })?;
         let metrics = Arc::new(Metrics::new());
+        // Measured as the flow sees it; the breaker spares a cache that is
+        // down the calls it would only fail.
         let cache = adapters.cache.map(|inner| {
             Arc::new(InstrumentedCache {
-                inner,
+                inner: Arc::new(CacheBreaker::new(inner)),
                 metrics: metrics.clone(),
             }) as Arc<dyn DecisionCache>
         });
@@ -76,6 +93,7 @@ impl Server {
         let metrics = web::Data::from(metrics);
         let api_keys = web::Data::new(ApiKeys::new(options.api_keys.as_deref()));
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
+        let body_timeout = web::Data::new(BodyTimeout(options.body_timeout));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(flow.clone())
@@ -83,6 +101,7 @@ impl Server {
                 .app_data(metrics.clone())
                 .app_data(api_keys.clone())
                 .app_data(document.clone())
+                .app_data(body_timeout.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 // Every request is observed, the refused ones too.

@@ -66,7 +66,7 @@ impl Adapters {
                 timeout,
             } => {
                 let settings = RedisCacheSettings {
-                    url: url.clone(),
+                    url: url.expose().to_owned(),
                     namespace: namespace.clone(),
                     ttl: config.cache_ttl,
                     timeout: *timeout,
@@ -74,7 +74,7 @@ impl Adapters {
                 let cache = Arc::new(
                     RedisDecisionCache::connect(settings)
                         .await
-                        .map_err(StartupError::Redis)?,
+                        .map_err(|error| StartupError::Redis(url.scrub(&error)))?,
                 );
                 let closing = cache.clone();
                 closers.push(Box::new(move || {
@@ -85,10 +85,19 @@ impl Adapters {
         };
         let (store, store_name): (Arc<dyn DecisionStore>, _) = match &config.store {
             StoreConfig::Memory => (Arc::new(MemoryDecisionLog::new()), "memory"),
-            StoreConfig::Postgres { url } => {
-                let store = PostgresDecisionLog::connect(&PostgresLogSettings::new(url))
+            StoreConfig::Postgres {
+                url,
+                retention_months,
+                timeout,
+            } => {
+                let settings = PostgresLogSettings {
+                    retention_months: *retention_months,
+                    commit_timeout: *timeout,
+                    ..PostgresLogSettings::new(url.expose())
+                };
+                let store = PostgresDecisionLog::connect(&settings)
                     .await
-                    .map_err(StartupError::Postgres)?;
+                    .map_err(|error| StartupError::Postgres(url.scrub(&error)))?;
                 let closing = store.clone();
                 closers.push(Box::new(move || {
                     Box::pin(async move { closing.close().await })

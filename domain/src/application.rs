@@ -250,9 +250,26 @@ mod tests {
                 FieldError::new("checking_account", "must be a string"),
                 FieldError::new("credit_amount", "must be a number"),
                 FieldError::new("installment_rate", "must be between 1 and 4"),
-                FieldError::new("existing_credits", "must be an integer"),
+                FieldError::new("existing_credits", "must be between 1 and 10"),
                 FieldError::new("dependents", "must be an integer"),
             ]
+        );
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        let mut body = example();
+        body["duration_months"] = json!(6.0);
+        body["dependents"] = json!(1e0);
+        assert_eq!(parse(body).unwrap(), parse(example()).unwrap());
+        let mut body = example();
+        body["duration_months"] = json!(-1e300);
+        assert_eq!(
+            parse(body).unwrap_err(),
+            vec![FieldError::new(
+                "duration_months",
+                "must be between 1 and 120"
+            )]
         );
     }
 

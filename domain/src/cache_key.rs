@@ -6,6 +6,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::application::Application;
+use crate::decision::CanonicalRequest;
 
 /// SHA-256 (hex) of the model version and the application's canonical form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,11 +18,15 @@ impl CacheKey {
     /// differ only in key order or in `2` against `2.0` share a key. The model
     /// version is part of the hash, so a new model never serves old verdicts.
     pub fn for_application(model_version: &str, application: &Application) -> Self {
-        let canonical = serde_json::to_vec(application).expect("an application always serializes");
+        Self::for_canonical(model_version, &CanonicalRequest::of(application))
+    }
+
+    /// The key of an application already in its canonical form.
+    pub fn for_canonical(model_version: &str, canonical: &CanonicalRequest) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(model_version.as_bytes());
         hasher.update(b"\n");
-        hasher.update(&canonical);
+        hasher.update(canonical.as_str().as_bytes());
         Self(format!("{:x}", hasher.finalize()))
     }
 

@@ -6,6 +6,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use serde_json::value::RawValue;
+
 use crate::application::Application;
 
 /// The id of one serving of a decision: a UUID v7, so ids sort by time.
@@ -126,6 +128,46 @@ impl Source {
     }
 }
 
+/// An application in its canonical form: the JSON text its cache key is the
+/// hash of, and that the decision log keeps as the record's `request`.
+///
+/// It is made once per application. Read back from the log it is taken as
+/// logged, never validated again: a record logged under older rules stays
+/// readable.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CanonicalRequest(Box<RawValue>);
+
+impl CanonicalRequest {
+    /// The canonical form of a valid application: its fields in contract
+    /// order, whole credit amounts as integers.
+    pub fn of(application: &Application) -> Self {
+        let text = serde_json::to_string(application).expect("an application always serializes");
+        Self(RawValue::from_string(text).expect("an application serializes to JSON"))
+    }
+
+    /// A request as a log holds it: any JSON text, kept exactly.
+    pub fn from_logged(text: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(text).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for CanonicalRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Debug for CanonicalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One row of the decision log: a decision exactly as it was served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
@@ -133,7 +175,7 @@ pub struct DecisionRecord {
     #[serde(with = "microsecond_timestamp")]
     pub created_at: DateTime<Utc>,
     pub source: Source,
-    pub request: Application,
+    pub request: CanonicalRequest,
     pub response: Decision,
 }
 

@@ -268,13 +268,18 @@ macro_rules! bounded_integer {
         impl Field for $name {
             const KIND: FieldKind = FieldKind::Integer { min: $min, max: $max };
 
-            /// Integers must be written as JSON integers: `6`, not `6.0` or `"6"`.
+            /// An integer is a whole JSON number, as JSON Schema counts it:
+            /// `6` and `6.0` (one canonical form), not `6.5` or `"6"`.
             fn from_json(value: &Value) -> Result<Self, String> {
-                match value.as_i64() {
-                    Some(integer) => Self::parse(integer),
-                    // A whole number too large for i64 is still a number out of range.
-                    None if value.as_u64().is_some() => Self::parse(i64::MAX),
-                    None => Err("must be an integer".to_owned()),
+                if let Some(integer) = value.as_i64() {
+                    return Self::parse(integer);
+                }
+                match value.as_f64() {
+                    // Whole numbers beyond i64 are still numbers out of range.
+                    Some(number) if number.fract() == 0.0 => {
+                        Self::parse(number.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+                    }
+                    _ => Err("must be an integer".to_owned()),
                 }
             }
 

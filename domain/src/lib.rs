@@ -13,7 +13,9 @@ pub mod ports;
 
 pub use application::{Application, FIELD_COUNT, FieldError, FieldSpec};
 pub use cache_key::CacheKey;
-pub use decision::{Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict};
+pub use decision::{
+    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict,
+};
 pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Served};
 pub use ports::{
     CacheEntry, CacheError, DecisionCache, DecisionStore, ModelInfo, Scorer, ScoringError,

@@ -53,6 +53,9 @@ pub enum CacheError {
     Unavailable(String),
     #[error("the decision cache did not answer within {0} ms")]
     TimedOut(u64),
+    /// Not asked: it failed a moment ago, and is tried again in this many ms.
+    #[error("the decision cache is paused after a failure; next try in {0} ms")]
+    Paused(u64),
 }
 
 /// What the cache holds under one key.

@@ -35,23 +35,22 @@ impl OnnxScorer {
     /// The model at `path`, with its card beside it: `credit-model.onnx`
     /// reads `credit-model.card.json`.
     pub fn from_path(path: &Path) -> Result<Self, ModelLoadError> {
-        let model = std::fs::read(path).map_err(|error| ModelLoadError::UnreadableModel {
-            path: path.to_owned(),
-            reason: error.to_string(),
+        let model = read_bounded(path, MODEL_SIZE_LIMIT).map_err(|reason| {
+            ModelLoadError::UnreadableModel {
+                path: path.to_owned(),
+                reason,
+            }
         })?;
         let card_path = card_path_for(path);
-        let card = match std::fs::read_to_string(&card_path) {
-            Ok(card) => card,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ModelLoadError::MissingCard { path: card_path });
-            }
-            Err(error) => {
-                return Err(ModelLoadError::InvalidCard {
-                    path: card_path,
-                    reason: error.to_string(),
-                });
-            }
-        };
+        if !card_path.exists() {
+            return Err(ModelLoadError::MissingCard { path: card_path });
+        }
+        let card = read_bounded(&card_path, CARD_SIZE_LIMIT)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_owned()))
+            .map_err(|reason| ModelLoadError::InvalidCard {
+                path: card_path.clone(),
+                reason,
+            })?;
         Self::load(path, &model, &card_path, &card)
     }
 
@@ -140,6 +139,38 @@ impl Scorer for OnnxScorer {
 }
 
 /// `dir/name.onnx` → `dir/name.card.json`.
+/// The largest model file read: the built-in one is a few KiB; a model of
+/// this service has no reason to be larger than this.
+pub const MODEL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+/// The largest card read.
+pub const CARD_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// The bytes of a regular file of at most `limit` bytes. A device, a pipe or
+/// a directory (`/dev/zero`, say) is refused before a byte is read, and a
+/// file that grows past the limit while read is refused at the limit.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|error| error.to_string())?;
+    let metadata = file.metadata().map_err(|error| error.to_string())?;
+    if !metadata.is_file() {
+        return Err("it is not a regular file".to_owned());
+    }
+    if metadata.len() > limit {
+        return Err(format!(
+            "it has {} bytes; at most {limit} are read",
+            metadata.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| error.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("it has more than {limit} bytes"));
+    }
+    Ok(bytes)
+}
+
 fn card_path_for(model: &Path) -> PathBuf {
     model.with_extension("card.json")
 }
@@ -163,6 +194,32 @@ mod tests {
             card_path_for(Path::new("/srv/models/credit-model.onnx")),
             PathBuf::from("/srv/models/credit-model.card.json")
         );
+    }
+
+    #[test]
+    fn a_device_is_refused_before_a_byte_is_read() {
+        let Err(error) = OnnxScorer::from_path(Path::new("/dev/zero")) else {
+            panic!("/dev/zero loaded as a model");
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot read the model /dev/zero: it is not a regular file"
+        );
+        assert!(OnnxScorer::from_path(Path::new("/tmp")).is_err());
+    }
+
+    #[test]
+    fn reads_stop_at_the_limit() {
+        let dir = std::env::temp_dir().join(format!("onnx-scorer-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("big.onnx");
+        std::fs::write(&file, vec![0u8; 2048]).unwrap();
+        assert_eq!(
+            read_bounded(&file, 1024),
+            Err("it has 2048 bytes; at most 1024 are read".to_owned())
+        );
+        assert_eq!(read_bounded(&file, 2048).unwrap().len(), 2048);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

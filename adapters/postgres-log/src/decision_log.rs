@@ -1,18 +1,22 @@
-//! The `DecisionStore` port on PostgreSQL.
+//! The `DecisionStore` port on PostgreSQL: the decision log.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::{DecisionId, DecisionPage, DecisionRecord, DecisionStore, Source, StoreError};
+use chrono::{DateTime, Utc};
+use domain::{
+    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, DecisionStore, Source,
+    StoreError,
+};
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryResult,
+    Statement, Value,
 };
 use sea_orm_migration::MigratorTrait;
+use tokio::task::AbortHandle;
 
-use crate::decision_row::{self, ActiveModel, Column, Entity as Decisions};
 use crate::migration::Migrator;
+use crate::partitions;
 
 #[derive(Debug, Clone)]
 pub struct PostgresLogSettings {
@@ -21,6 +25,12 @@ pub struct PostgresLogSettings {
     /// The longest a request waits for a connection before the log counts as
     /// unavailable (503) rather than hanging.
     pub acquire_timeout: Duration,
+    /// The longest a request waits for its rows to be committed (a locked
+    /// table, a slow disk): past it the request is answered 503, and the
+    /// server cancels the statement.
+    pub commit_timeout: Duration,
+    /// Months a record is kept; older months are dropped whole.
+    pub retention_months: u32,
 }
 
 impl PostgresLogSettings {
@@ -29,37 +39,92 @@ impl PostgresLogSettings {
             url: url.into(),
             max_connections: 16,
             acquire_timeout: Duration::from_secs(2),
+            commit_timeout: Duration::from_secs(5),
+            retention_months: 25,
         }
     }
 }
 
+/// How often partitions are made ahead and old ones dropped.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
+
 #[derive(Clone)]
 pub struct PostgresDecisionLog {
     db: DatabaseConnection,
+    commit_timeout: Duration,
+    maintenance: AbortHandle,
 }
 
+/// Every column of a record, as read back: the bodies as the text logged.
+const RECORD_COLUMNS: &str =
+    "decision_id, created_at, source, request::text AS request, response::text AS response";
+
 impl PostgresDecisionLog {
-    /// Connects and brings the schema up to date.
+    /// Connects, brings the schema up to date (migrating an earlier release's
+    /// table in place), makes the partitions ahead and drops those past
+    /// retention, and keeps doing so every hour.
     pub async fn connect(settings: &PostgresLogSettings) -> Result<Self, String> {
+        // Migrations run on a connection of their own: moving a large log
+        // may take longer than any request-sized statement bound.
+        let admin = Database::connect(&settings.url)
+            .await
+            .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
+        Migrator::up(&admin, None)
+            .await
+            .map_err(|error| format!("cannot migrate the decision log: {error}"))?;
+        let _ = admin.close().await;
+
+        let statement_timeout = settings.commit_timeout.as_millis().to_string();
         let mut options = ConnectOptions::new(settings.url.clone());
         options
             .max_connections(settings.max_connections)
             .min_connections(1)
             .connect_timeout(settings.acquire_timeout)
             .acquire_timeout(settings.acquire_timeout)
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            .map_sqlx_postgres_opts(move |options| {
+                options.options([("statement_timeout", statement_timeout.as_str())])
+            });
         let db = Database::connect(options)
             .await
             .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
-        Migrator::up(&db, None)
+        partitions::maintain(&db, Utc::now(), settings.retention_months)
             .await
-            .map_err(|error| format!("cannot migrate the decision log: {error}"))?;
-        Ok(Self { db })
+            .map_err(|error| format!("cannot prepare the decision log's partitions: {error}"))?;
+        let maintenance = tokio::spawn(keep_partitions(db.clone(), settings.retention_months));
+        Ok(Self {
+            db,
+            commit_timeout: settings.commit_timeout,
+            maintenance: maintenance.abort_handle(),
+        })
     }
 
     /// Closes the connection pool (at shutdown).
     pub async fn close(&self) {
+        self.maintenance.abort();
         let _ = self.db.clone().close().await;
+    }
+
+    async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, StoreError> {
+        self.db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
+            .await
+            .map_err(unavailable)
+    }
+}
+
+async fn keep_partitions(db: DatabaseConnection, retention_months: u32) {
+    let mut every = tokio::time::interval(MAINTENANCE_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(error) = partitions::maintain(&db, Utc::now(), retention_months).await {
+            tracing::warn!(%error, "decision log partition maintenance failed; retrying in an hour");
+        }
     }
 }
 
@@ -67,36 +132,41 @@ fn unavailable(error: DbErr) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
-fn to_row(record: &DecisionRecord) -> ActiveModel {
-    let verdict = &record.response.verdict;
-    ActiveModel {
-        decision_id: Set(record.decision_id.as_uuid()),
-        seq: NotSet,
-        created_at: Set(record.created_at),
-        source: Set(record.source.as_str().to_owned()),
-        model_version: Set(verdict.model_version.clone()),
-        decision: Set(verdict.decision.as_str().to_owned()),
-        probability_of_default: Set(verdict.probability_of_default),
-        request: Set(serde_json::to_value(&record.request).expect("an application serializes")),
-        response: Set(serde_json::to_value(&record.response).expect("a decision serializes")),
-    }
-}
-
-fn from_row(row: decision_row::Model) -> Result<DecisionRecord, StoreError> {
-    let id = row.decision_id;
+/// A record as logged. The request is taken as it was written, never
+/// validated again; only a row the log itself could not have written (a
+/// response that is not a decision) makes the read fail.
+fn record_of(row: &QueryResult) -> Result<DecisionRecord, StoreError> {
+    let column = |error: DbErr| StoreError::Unavailable(format!("unreadable log row: {error}"));
+    let id: uuid::Uuid = row.try_get("", "decision_id").map_err(column)?;
     let corrupt = |what: &str, error: String| {
         StoreError::Unavailable(format!("decision {id} has an unreadable {what}: {error}"))
     };
+    let source: String = row.try_get("", "source").map_err(column)?;
+    let request: String = row.try_get("", "request").map_err(column)?;
+    let response: String = row.try_get("", "response").map_err(column)?;
     Ok(DecisionRecord {
         decision_id: id.into(),
-        created_at: row.created_at,
-        source: Source::parse(&row.source).ok_or_else(|| corrupt("source", row.source))?,
-        request: serde_json::from_value(row.request)
+        created_at: row
+            .try_get::<DateTime<Utc>>("", "created_at")
+            .map_err(column)?,
+        source: Source::parse(&source).ok_or_else(|| corrupt("source", source.clone()))?,
+        request: CanonicalRequest::from_logged(request)
             .map_err(|error| corrupt("request", error.to_string()))?,
-        response: serde_json::from_value(row.response)
+        response: serde_json::from_str::<Decision>(&response)
             .map_err(|error| corrupt("response", error.to_string()))?,
     })
 }
+
+/// One statement for any number of records: the columns as arrays,
+/// unnested. Its plan does not depend on the row count, so one prepared
+/// statement serves every batch size.
+const APPEND: &str =
+    "INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
+                                             probability_of_default, request, response)
+     SELECT id, at, source, model_version, decision, probability, request::json, response::json
+     FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                 $6::float8[], $7::text[], $8::text[])
+          AS rows (id, at, source, model_version, decision, probability, request, response)";
 
 #[async_trait]
 impl DecisionStore for PostgresDecisionLog {
@@ -104,23 +174,51 @@ impl DecisionStore for PostgresDecisionLog {
         if records.is_empty() {
             return Ok(());
         }
-        // One multi-row INSERT, which PostgreSQL runs as a transaction of its
-        // own: all rows or none, committed when it returns, before the service
-        // answers. An explicit BEGIN/COMMIT would only add two round trips.
-        Decisions::insert_many(records.iter().map(to_row))
-            .exec(&self.db)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        let column = |value: fn(&DecisionRecord) -> Value| -> Value {
+            Value::Array(
+                value(&records[0]).array_type(),
+                Some(Box::new(records.iter().map(value).collect())),
+            )
+        };
+        let values = vec![
+            column(|r| r.decision_id.as_uuid().into()),
+            column(|r| r.created_at.into()),
+            column(|r| r.source.as_str().into()),
+            column(|r| r.response.verdict.model_version.clone().into()),
+            column(|r| r.response.verdict.decision.as_str().into()),
+            column(|r| r.response.verdict.probability_of_default.into()),
+            column(|r| r.request.as_str().into()),
+            column(|r| {
+                serde_json::to_string(&r.response)
+                    .expect("a decision serializes")
+                    .into()
+            }),
+        ];
+        // One statement is one transaction: all rows or none, committed when
+        // it returns, before the service answers.
+        let insert = self.db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            APPEND,
+            values,
+        ));
+        match tokio::time::timeout(self.commit_timeout, insert).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(unavailable(error)),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the rows were not committed within {} ms",
+                self.commit_timeout.as_millis()
+            ))),
+        }
     }
 
     async fn get(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {
-        Decisions::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(unavailable)?
-            .map(from_row)
-            .transpose()
+        let rows = self
+            .query(
+                &format!("SELECT {RECORD_COLUMNS} FROM decisions WHERE decision_id = $1"),
+                vec![id.as_uuid().into()],
+            )
+            .await?;
+        rows.first().map(record_of).transpose()
     }
 
     async fn list(
@@ -128,29 +226,43 @@ impl DecisionStore for PostgresDecisionLog {
         limit: u16,
         before: Option<DecisionId>,
     ) -> Result<DecisionPage, StoreError> {
-        let mut query = Decisions::find()
-            .order_by_desc(Column::Seq)
-            .limit(u64::from(limit) + 1);
-        if let Some(before) = before {
-            let cursor = Decisions::find_by_id(before.as_uuid())
-                .select_only()
-                .column(Column::Seq)
-                .into_tuple::<i64>()
-                .one(&self.db)
-                .await
-                .map_err(unavailable)?
-                .ok_or(StoreError::UnknownCursor(before))?;
-            query = query.filter(Column::Seq.lt(cursor));
-        }
-        let mut rows = query.all(&self.db).await.map_err(unavailable)?;
+        let fetch = i64::from(limit) + 1;
+        let rows = match before {
+            None => {
+                self.query(
+                    &format!("SELECT {RECORD_COLUMNS} FROM decisions ORDER BY seq DESC LIMIT $1"),
+                    vec![fetch.into()],
+                )
+                .await?
+            }
+            Some(before) => {
+                let cursor = self
+                    .query(
+                        "SELECT seq FROM decisions WHERE decision_id = $1",
+                        vec![before.as_uuid().into()],
+                    )
+                    .await?;
+                let Some(cursor) = cursor.first() else {
+                    return Err(StoreError::UnknownCursor(before));
+                };
+                let seq: i64 = cursor.try_get("", "seq").map_err(unavailable)?;
+                self.query(
+                    &format!(
+                        "SELECT {RECORD_COLUMNS} FROM decisions WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
+                    ),
+                    vec![seq.into(), fetch.into()],
+                )
+                .await?
+            }
+        };
         let more = rows.len() > usize::from(limit);
-        rows.truncate(usize::from(limit));
         let items = rows
-            .into_iter()
-            .map(from_row)
+            .iter()
+            .take(usize::from(limit))
+            .map(record_of)
             .collect::<Result<Vec<_>, _>>()?;
         let next = if more {
-            items.last().map(|r| r.decision_id)
+            items.last().map(|record| record.decision_id)
         } else {
             None
         };

@@ -1,14 +1,17 @@
 //! The decision log on PostgreSQL, with sea-orm.
 //!
-//! One table, `decisions`, one row per decision served: its id, when, where
-//! its verdict came from, the verdict's columns for querying, and the request
-//! and response as JSONB exactly as served. `seq`, an identity column, is the
-//! order rows were written in: pages are read newest first along it. The
-//! schema is created and migrated at start-up by [`Migrator`].
+//! One table, `decisions`, partitioned by month of `created_at`: one row per
+//! decision served, with its id, when, where its verdict came from, the
+//! verdict's columns for querying, and the request and response as `json`,
+//! the text exactly as served. `seq` (a sequence) is the order rows were
+//! written in: pages are read newest first along it. The database itself
+//! refuses UPDATE, DELETE and TRUNCATE; the only removal is dropping a month
+//! past retention ([`partitions`]). The schema is created, or an earlier
+//! release's migrated in place, at start-up by [`Migrator`].
 
 mod decision_log;
-mod decision_row;
 pub mod migration;
+pub mod partitions;
 
 pub use decision_log::{PostgresDecisionLog, PostgresLogSettings};
 pub use migration::Migrator;

@@ -1,4 +1,5 @@
-//! The decision log's schema, as sea-orm migrations applied at start-up.
+//! The decision log's schema, as sea-orm migrations applied at start-up. A
+//! database made by an earlier release is migrated in place, its rows kept.
 
 use sea_orm_migration::prelude::*;
 
@@ -7,12 +8,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateDecisionLog)]
+        vec![Box::new(CreateDecisionLog), Box::new(PartitionedAppendOnly)]
     }
 }
 
-/// The `decisions` table and the indexes the contract's reads need: the
-/// primary key for `GET /v1/decisions/{id}`, `seq` for pages newest first.
+/// The first release's `decisions` table: one plain table, JSONB bodies.
 pub struct CreateDecisionLog;
 
 impl MigrationName for CreateDecisionLog {
@@ -51,5 +51,104 @@ impl MigrationTrait for CreateDecisionLog {
             .execute_unprepared("DROP TABLE decisions")
             .await?;
         Ok(())
+    }
+}
+
+/// The log partitioned by month of `created_at` (so retention drops whole
+/// months), append-only in the database itself (a trigger refuses UPDATE,
+/// DELETE and TRUNCATE), with the bodies as `json`: the text exactly as
+/// logged. The first release's rows are moved over, in their order.
+pub struct PartitionedAppendOnly;
+
+impl MigrationName for PartitionedAppendOnly {
+    fn name(&self) -> &str {
+        "m20261125_000002_partitioned_append_only"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PartitionedAppendOnly {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                r#"
+                ALTER TABLE decisions RENAME TO decisions_v1;
+                ALTER INDEX decisions_seq RENAME TO decisions_v1_seq;
+                ALTER INDEX decisions_created_at RENAME TO decisions_v1_created_at;
+
+                -- The order rows were logged in, across every partition.
+                CREATE SEQUENCE decisions_seq AS bigint;
+
+                CREATE TABLE decisions (
+                    seq                    bigint NOT NULL DEFAULT nextval('decisions_seq'),
+                    decision_id            uuid NOT NULL,
+                    created_at             timestamptz NOT NULL,
+                    source                 text NOT NULL CHECK (source IN ('model', 'cache')),
+                    model_version          text NOT NULL,
+                    decision               text NOT NULL CHECK (decision IN ('approve', 'decline')),
+                    probability_of_default double precision NOT NULL,
+                    request                json NOT NULL,
+                    response               json NOT NULL,
+                    PRIMARY KEY (decision_id, created_at)
+                ) PARTITION BY RANGE (created_at);
+                ALTER SEQUENCE decisions_seq OWNED BY decisions.seq;
+                CREATE INDEX decisions_by_seq ON decisions (seq);
+
+                CREATE FUNCTION decisions_are_append_only() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'the decision log is append-only: % on % is refused', TG_OP, TG_TABLE_NAME
+                        USING ERRCODE = 'insufficient_privilege';
+                END
+                $$;
+                CREATE TRIGGER decisions_append_only
+                    BEFORE UPDATE OR DELETE ON decisions
+                    FOR EACH ROW EXECUTE FUNCTION decisions_are_append_only();
+                CREATE TRIGGER decisions_no_truncate
+                    BEFORE TRUNCATE ON decisions
+                    FOR EACH STATEMENT EXECUTE FUNCTION decisions_are_append_only();
+
+                -- Creates the month's partition, append-only too, unless it exists.
+                CREATE FUNCTION decisions_create_partition(day timestamptz) RETURNS void
+                LANGUAGE plpgsql AS $$
+                DECLARE
+                    first_day timestamp := date_trunc('month', day AT TIME ZONE 'UTC');
+                    name text := 'decisions_' || to_char(first_day, 'YYYY_MM');
+                BEGIN
+                    IF to_regclass(name) IS NULL THEN
+                        EXECUTE format(
+                            'CREATE TABLE %I PARTITION OF decisions FOR VALUES FROM (%L) TO (%L)',
+                            name,
+                            first_day AT TIME ZONE 'UTC',
+                            (first_day + interval '1 month') AT TIME ZONE 'UTC');
+                        EXECUTE format(
+                            'CREATE TRIGGER decisions_no_truncate BEFORE TRUNCATE ON %I '
+                            'FOR EACH STATEMENT EXECUTE FUNCTION decisions_are_append_only()',
+                            name);
+                    END IF;
+                END
+                $$;
+
+                -- The first release's rows, in their order, in their months.
+                SELECT decisions_create_partition(min(created_at))
+                FROM decisions_v1 GROUP BY date_trunc('month', created_at AT TIME ZONE 'UTC');
+                INSERT INTO decisions (seq, decision_id, created_at, source, model_version, decision,
+                                       probability_of_default, request, response)
+                SELECT seq, decision_id, created_at, source, model_version, decision,
+                       probability_of_default, request::json, response::json
+                FROM decisions_v1 ORDER BY seq;
+                SELECT setval('decisions_seq', coalesce((SELECT max(seq) FROM decisions_v1), 0) + 1, false);
+                DROP TABLE decisions_v1;
+                "#,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration(
+            "the partitioned decision log is not migrated back".to_owned(),
+        ))
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::json_body::{self, BATCH_LIMIT, SINGLE_LIMIT, json_kind};
 use crate::metrics::Metrics;
 use crate::observe::DecisionNote;
-use crate::problem::Problem;
+use crate::problem::{FieldErrors, Problem};
 use crate::schemas::{
     ApplicationSchema, BatchRequestDoc, BatchResponseDoc, DecideProblems, DecisionDoc,
     DecisionPageDoc, DecisionRecordDoc, PageProblems, RecordProblems,
@@ -113,64 +113,52 @@ pub async fn decide_batch(
     Ok(response)
 }
 
-/// `{"applications": [...]}`, every application valid, or every error with
-/// its `applications[i].field` path.
-fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, Vec<FieldError>> {
-    let mut errors: Vec<FieldError> = body
+/// `{"applications": [...]}`, every application valid, or the errors with
+/// their `applications[i].field` paths (the first hundred listed).
+fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let unknown: Vec<FieldError> = body
         .keys()
         .filter(|key| *key != "applications")
         .map(|key| FieldError::new(key.as_str(), "is not a known field"))
         .collect();
     let items = match body.remove("applications") {
-        None => {
-            errors.insert(0, FieldError::new("applications", "is required"));
-            return Err(errors);
-        }
         Some(Value::Array(items)) if (1..=BATCH_MAX).contains(&items.len()) => items,
-        Some(Value::Array(items)) => {
-            errors.insert(
-                0,
-                FieldError::new(
-                    "applications",
-                    format!(
+        wrong => {
+            errors.push(FieldError::new(
+                "applications",
+                match wrong {
+                    None => "is required".to_owned(),
+                    Some(Value::Array(items)) => format!(
                         "must hold between 1 and {BATCH_MAX} applications, not {}",
                         items.len()
                     ),
-                ),
-            );
-            return Err(errors);
-        }
-        Some(other) => {
-            errors.insert(
-                0,
-                FieldError::new(
-                    "applications",
-                    format!("must be an array, not a {}", json_kind(&other)),
-                ),
-            );
+                    Some(other) => format!("must be an array, not a {}", json_kind(&other)),
+                },
+            ));
+            errors.extend(unknown);
             return Err(errors);
         }
     };
     let mut applications = Vec::with_capacity(items.len());
-    let mut item_errors = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("applications[{i}]");
         match item {
             Value::Object(object) => match Application::from_json(object) {
                 Ok(application) => applications.push(application),
-                Err(failed) => item_errors.extend(failed.into_iter().map(|e| e.under(&path))),
+                Err(failed) => errors.extend(failed.into_iter().map(|e| e.under(&path))),
             },
-            other => item_errors.push(FieldError::new(
+            other => errors.push(FieldError::new(
                 path,
                 format!("must be an object, not a {}", json_kind(other)),
             )),
         }
     }
-    item_errors.extend(errors);
-    if item_errors.is_empty() {
+    errors.extend(unknown);
+    if errors.is_empty() {
         Ok(applications)
     } else {
-        Err(item_errors)
+        Err(errors)
     }
 }
 
@@ -269,7 +257,7 @@ mod tests {
         let body = json!({"applications": [example(), second, 7], "extra": true});
         let errors = parse_batch(body.as_object().unwrap().clone()).unwrap_err();
         assert_eq!(
-            errors,
+            errors.listed,
             vec![
                 FieldError::new("applications[1].age_years", "must be between 18 and 120"),
                 FieldError::new("applications[2]", "must be an object, not a number"),
@@ -282,7 +270,7 @@ mod tests {
     fn a_batch_holds_one_to_a_thousand() {
         let empty = json!({"applications": []});
         let errors = parse_batch(empty.as_object().unwrap().clone()).unwrap_err();
-        assert_eq!(errors[0].field, "applications");
+        assert_eq!(errors.listed[0].field, "applications");
         let full = json!({"applications": vec![example(); BATCH_MAX]});
         assert_eq!(
             parse_batch(full.as_object().unwrap().clone())
@@ -292,6 +280,15 @@ mod tests {
         );
         let over = json!({"applications": vec![example(); BATCH_MAX + 1]});
         assert!(parse_batch(over.as_object().unwrap().clone()).is_err());
+    }
+
+    #[test]
+    fn a_flood_of_errors_lists_the_first_hundred_and_counts_all() {
+        let body = json!({"applications": vec![json!({}); BATCH_MAX]});
+        let errors = parse_batch(body.as_object().unwrap().clone()).unwrap_err();
+        assert_eq!(errors.total, BATCH_MAX * 18);
+        assert_eq!(errors.listed.len(), 100);
+        assert_eq!(errors.listed[18].field, "applications[1].checking_account");
     }
 
     #[test]

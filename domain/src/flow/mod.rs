@@ -13,7 +13,8 @@ use thiserror::Error;
 use crate::application::Application;
 use crate::cache_key::CacheKey;
 use crate::decision::{
-    Decision, DecisionId, DecisionPage, DecisionRecord, Source, Verdict, now_for_log,
+    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Source, Verdict,
+    now_for_log,
 };
 use crate::ports::{
     CacheEntry, CacheError, DecisionCache, DecisionStore, ModelInfo, Scorer, ScoringError,
@@ -90,9 +91,12 @@ impl DecisionFlow {
         applications: Vec<Application>,
     ) -> Result<Vec<Served>, DecideError> {
         let model = self.scorer.model();
-        let keys: Vec<CacheKey> = applications
+        // Serialised once: the cache key is its hash, the log keeps it.
+        let canonical: Vec<CanonicalRequest> =
+            applications.iter().map(CanonicalRequest::of).collect();
+        let keys: Vec<CacheKey> = canonical
             .iter()
-            .map(|application| CacheKey::for_application(&model.version, application))
+            .map(|request| CacheKey::for_canonical(&model.version, request))
             .collect();
 
         let mut verdicts: Vec<Option<Verdict>> = self.read_cache(&keys).await;
@@ -129,8 +133,7 @@ impl DecisionFlow {
 
         let mut records = Vec::with_capacity(applications.len());
         let mut served = Vec::with_capacity(applications.len());
-        for ((application, verdict), cache) in applications.into_iter().zip(verdicts).zip(statuses)
-        {
+        for ((request, verdict), cache) in canonical.into_iter().zip(verdicts).zip(statuses) {
             let verdict = verdict.expect("every miss was scored");
             let source = if cache == CacheStatus::Hit {
                 Source::Cache
@@ -145,7 +148,7 @@ impl DecisionFlow {
                 decision_id: decision.decision_id,
                 created_at: now_for_log(),
                 source,
-                request: application,
+                request,
                 response: decision.clone(),
             });
             served.push(Served {
@@ -176,6 +179,8 @@ impl DecisionFlow {
                 );
                 return vec![None; keys.len()];
             }
+            // Already reported when the breaker opened.
+            Err(CacheError::Paused(_)) => return vec![None; keys.len()],
             Err(error) => {
                 tracing::warn!(%error, "cache read failed, scoring instead");
                 return vec![None; keys.len()];
@@ -198,6 +203,7 @@ impl DecisionFlow {
     async fn write_cache(&self, entries: &[(CacheKey, Verdict)]) {
         if let Some(cache) = &self.cache
             && let Err(error) = cache.write(entries).await
+            && !matches!(error, CacheError::Paused(_))
         {
             tracing::warn!(%error, "cache write failed; the decision stands");
         }

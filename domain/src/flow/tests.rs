@@ -100,7 +100,7 @@ async fn a_miss_reads_the_cache_scores_writes_the_cache_then_logs_in_that_order(
         .withf(move |records| {
             records.len() == 1
                 && records[0].source == Source::Model
-                && records[0].request == logged_app
+                && records[0].request == CanonicalRequest::of(&logged_app)
         })
         .times(1)
         .in_sequence(&mut order)
@@ -138,7 +138,7 @@ async fn a_hit_serves_the_cached_verdict_under_a_new_id_and_logs_it_without_scor
     let store = store_expecting(move |records| {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].source, Source::Cache);
-        assert_eq!(records[0].request, logged_app);
+        assert_eq!(records[0].request, CanonicalRequest::of(&logged_app));
         assert_eq!(records[0].response.verdict, logged_verdict);
         assert_eq!(records[0].decision_id, records[0].response.decision_id);
     });
@@ -374,8 +374,10 @@ async fn a_batch_scores_only_its_misses_in_one_call_and_logs_everything_in_input
     let store = store_expecting(move |records| {
         let sources: Vec<Source> = records.iter().map(|r| r.source).collect();
         assert_eq!(sources, vec![Source::Model, Source::Cache, Source::Model]);
-        let requests: Vec<Application> = records.iter().map(|r| r.request.clone()).collect();
-        assert_eq!(requests, logged_apps);
+        let requests: Vec<CanonicalRequest> = records.iter().map(|r| r.request.clone()).collect();
+        let expected: Vec<CanonicalRequest> =
+            logged_apps.iter().map(CanonicalRequest::of).collect();
+        assert_eq!(requests, expected);
     });
 
     let served = service(Some(cache), store, scorer)

@@ -277,7 +277,12 @@ impl RealBackends {
 
     /// The decision log reached through `url` (a proxy, say).
     pub async fn store_at(&self, url: &str) -> PostgresDecisionLog {
-        PostgresDecisionLog::connect(&PostgresLogSettings::new(url))
+        self.store_with(PostgresLogSettings::new(url)).await
+    }
+
+    /// The decision log with settings of the test's (a short commit bound, say).
+    pub async fn store_with(&self, settings: PostgresLogSettings) -> PostgresDecisionLog {
+        PostgresDecisionLog::connect(&settings)
             .await
             .unwrap_or_else(|error| {
                 panic!("{error} ({DATABASE_VARIABLE}={})", admin_database_url())

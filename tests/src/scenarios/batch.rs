@@ -130,7 +130,7 @@ mod memory_only {
         let problem = expect_problem(app.post_batch(&applications).await, 422, "validation").await;
         assert_eq!(
             problem["errors"],
-            json!([{"field": "applications", "message": "must hold between 1 and 1000 applications, not 1001"}])
+            json!([{"field": "applications", "message": "must hold at most 1000 items, not 1001"}])
         );
         let problem = expect_problem(app.post_batch(&[]).await, 422, "validation").await;
         assert_eq!(problem["errors"][0]["field"], "applications");

@@ -83,10 +83,11 @@ async fn cache_and_log_errors_are_counted() {
         .await,
         1.0
     );
+    // The failed read opened the breaker: the write was skipped, not tried.
     assert_eq!(
         sample(
             &app,
-            r#"credit_decisions_cache_errors_total{operation="write"}"#
+            r#"credit_decisions_cache_skipped_total{operation="write"}"#
         )
         .await,
         1.0

@@ -30,9 +30,11 @@ macro_rules! on_both_backends {
 
 mod auth;
 mod batch;
+mod bounds;
 mod decision_flow;
 mod degradation;
 mod health;
+mod log_in_postgres;
 mod metrics;
 mod model;
 mod negative_paths;

@@ -94,14 +94,15 @@ where
     );
 }
 
-fn record(source: Source) -> DecisionRecord {
+pub fn record(source: Source) -> DecisionRecord {
     let id = DecisionId::mint();
     DecisionRecord {
         decision_id: id,
         created_at: domain::decision::now_for_log(),
         source,
-        request: domain::Application::from_json(example_application().as_object().unwrap())
-            .unwrap(),
+        request: domain::CanonicalRequest::of(
+            &domain::Application::from_json(example_application().as_object().unwrap()).unwrap(),
+        ),
         response: domain::Decision {
             decision_id: id,
             verdict: Verdict::from_model(0.057_359_487, 0.2326, "contract-test"),

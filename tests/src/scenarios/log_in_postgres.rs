@@ -1,0 +1,264 @@
+//! The decision log in PostgreSQL as the contract describes it: append-only
+//! in the database itself, partitioned by month with retention, a bound on
+//! the commit, records read as logged, and an earlier release's database
+//! migrated in place with its rows.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Months, Utc};
+use domain::{DecisionStore, Source};
+use postgres_log::{Migrator, PostgresLogSettings, partitions};
+use pretty_assertions::assert_eq;
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+use serde_json::{Value, json};
+
+use super::{expect_problem, header};
+use crate::harness::data::{example_application, example_with};
+use crate::harness::real_backends::RealBackends;
+use crate::harness::{TestApp, TestBackends};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_refuses_to_change_or_remove_a_logged_decision() {
+    let app = TestApp::on_real().await;
+    let decision: Value = app
+        .post_decision(&example_application())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let database = app.real().database();
+    let db = Database::connect(&database.url).await.unwrap();
+    for statement in [
+        "UPDATE decisions SET decision = 'approve'".to_owned(),
+        format!(
+            "DELETE FROM decisions WHERE decision_id = '{}'",
+            decision["decision_id"].as_str().unwrap()
+        ),
+        "TRUNCATE decisions".to_owned(),
+    ] {
+        let error = db
+            .execute_unprepared(&statement)
+            .await
+            .expect_err(&statement);
+        assert!(
+            error.to_string().contains("append-only"),
+            "{statement}: {error}"
+        );
+    }
+    // Nor through a partition.
+    let month = Utc::now().format("decisions_%Y_%m").to_string();
+    for statement in [format!("DELETE FROM {month}"), format!("TRUNCATE {month}")] {
+        assert!(
+            db.execute_unprepared(&statement).await.is_err(),
+            "{statement}"
+        );
+    }
+    let _ = db.close().await;
+    let read: Value = app
+        .get_decision(decision["decision_id"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["response"], decision);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn months_past_retention_are_dropped_and_nothing_younger() {
+    let real = RealBackends::create().await;
+    let store = real.store().await;
+    let db = Database::connect(&real.database().url).await.unwrap();
+    // At the log's precision, so records read back equal.
+    let now = domain::decision::now_for_log();
+    let record_at = |at| {
+        let mut record = crate::scenarios::port_contracts::record(Source::Model);
+        record.created_at = at;
+        record
+    };
+    let old = record_at(now - Months::new(3));
+    let last_month = record_at(now - Months::new(1));
+    let recent = record_at(now);
+    for record in [&old, &last_month] {
+        partitions::create_partition(&db, record.created_at)
+            .await
+            .unwrap();
+    }
+    store
+        .append(&[old.clone(), last_month.clone(), recent.clone()])
+        .await
+        .unwrap();
+
+    // Two months' retention: the month three months ago is wholly older.
+    let dropped = partitions::maintain(&db, now, 2).await.unwrap();
+    assert_eq!(
+        dropped,
+        vec![old.created_at.format("decisions_%Y_%m").to_string()]
+    );
+    assert_eq!(store.get(old.decision_id).await.unwrap(), None);
+    assert_eq!(
+        store.get(last_month.decision_id).await.unwrap(),
+        Some(last_month.clone())
+    );
+    assert_eq!(store.get(recent.decision_id).await.unwrap(), Some(recent));
+
+    // Partitions are made ahead: a record next month has its place already.
+    let ahead = record_at(now + Months::new(1));
+    store.append(&[ahead.clone()]).await.unwrap();
+    assert_eq!(store.get(ahead.decision_id).await.unwrap(), Some(ahead));
+    // And running it again drops nothing more.
+    assert_eq!(
+        partitions::maintain(&db, now, 2).await.unwrap(),
+        Vec::<String>::new()
+    );
+    let _ = db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_reads_back_as_logged_even_when_todays_rules_refuse_it() {
+    let app = TestApp::on_real().await;
+    let decision: Value = app
+        .post_decision(&example_application())
+        .await
+        .json()
+        .await
+        .unwrap();
+    // A row logged under other rules: an age and a field today's
+    // validation refuses. Inserting is what the log allows.
+    let tampered_id = "01a20cbf-a936-7298-8e60-e112755cf3ae";
+    let db = Database::connect(&app.real().database().url).await.unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
+                                probability_of_default, request, response)
+         VALUES ('{tampered_id}', now(), 'model', 'older-model', 'decline', 0.9,
+                 '{{\"age_years\": 12, \"shoe_size\": 44}}',
+                 '{{\"decision_id\": \"{tampered_id}\", \"decision\": \"decline\",
+                   \"probability_of_default\": 0.9, \"model_version\": \"older-model\"}}')"
+    ))
+    .await
+    .unwrap();
+    let _ = db.close().await;
+
+    let response = app.get_decision(tampered_id).await;
+    assert_eq!(response.status(), 200);
+    let record: Value = response.json().await.unwrap();
+    assert_eq!(record["request"], json!({"age_years": 12, "shoe_size": 44}));
+    let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
+    let ids: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["decision_id"])
+        .collect();
+    assert_eq!(ids, vec![&json!(tampered_id), &decision["decision_id"]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_waits_past_its_bound_is_503_and_the_log_recovers() {
+    let real = RealBackends::create().await;
+    let settings = PostgresLogSettings {
+        commit_timeout: Duration::from_millis(500),
+        ..PostgresLogSettings::new(&real.database().url)
+    };
+    let store = real.store_with(settings).await;
+    let cache = real.cache(Duration::from_secs(3600)).await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+
+    let holder = Database::connect(&app.real().database().url).await.unwrap();
+    let lock = holder.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let response = app.post_decision(&example_application()).await;
+    let waited = started.elapsed();
+    assert_eq!(header(&response, "retry-after").as_deref(), Some("5"));
+    expect_problem(response, 503, "unavailable").await;
+    assert!(
+        waited < Duration::from_secs(3),
+        "a locked table held a request {waited:?}"
+    );
+
+    lock.rollback().await.unwrap();
+    let _ = holder.close().await;
+    assert_eq!(
+        app.post_decision(&example_with("age_years", json!(30)))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_of_the_first_release_is_migrated_in_place_with_its_rows() {
+    let real = RealBackends::create().await;
+    let url = real.database().url.clone();
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(1)).await.unwrap();
+    // Two rows as the first release wrote them (JSONB bodies, identity seq),
+    // the older one in an earlier month.
+    let rows = [
+        (
+            "01900000-0000-7000-8000-000000000001",
+            "now() - interval '40 days'",
+            0.7,
+            "decline",
+        ),
+        (
+            "01900000-0000-7000-8000-000000000002",
+            "now()",
+            0.1,
+            "approve",
+        ),
+    ];
+    for (id, at, probability, decision) in rows {
+        db.execute_unprepared(&format!(
+            "INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
+                                    probability_of_default, request, response)
+             VALUES ('{id}', {at}, 'model', 'german-credit-2026.11.0', '{decision}', {probability},
+                     '{}'::jsonb,
+                     '{{\"decision_id\": \"{id}\", \"decision\": \"{decision}\",
+                       \"probability_of_default\": {probability},
+                       \"model_version\": \"german-credit-2026.11.0\"}}'::jsonb)",
+            example_application()
+        ))
+        .await
+        .unwrap();
+    }
+    let _ = db.close().await;
+
+    let store = real.store().await;
+    let page = store.list(10, None).await.unwrap();
+    let ids: Vec<String> = page
+        .items
+        .iter()
+        .map(|r| r.decision_id.to_string())
+        .collect();
+    assert_eq!(ids, vec![rows[1].0, rows[0].0], "newest first, as before");
+    let first = &page.items[1];
+    assert_eq!(
+        serde_json::from_str::<Value>(first.request.as_str()).unwrap(),
+        example_application()
+    );
+    assert_eq!(first.response.verdict.probability_of_default, 0.7);
+
+    // New decisions are logged after them, and the log is now append-only.
+    let cache = real.cache(Duration::from_secs(60)).await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let decision: Value = app
+        .post_decision(&example_application())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
+    assert_eq!(page["items"][0]["decision_id"], decision["decision_id"]);
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    let db = Database::connect(&url).await.unwrap();
+    assert!(
+        db.execute_unprepared("DELETE FROM decisions")
+            .await
+            .is_err()
+    );
+    let _ = db.close().await;
+}
