@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::secrets::{SecretKeys, SecretUrl, redact_url};
+use crate::secrets::{SecretKeys, SecretUrl};
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The prefix of every key the service writes to Redis.
@@ -239,7 +239,8 @@ impl Config {
     }
 }
 
-/// A URL whose scheme is one of `schemes`; the message shows it redacted.
+/// A URL whose scheme is one of `schemes`. A refusal does not quote it: a
+/// URL too broken to parse may hide a password where no redaction finds it.
 fn url_with_scheme(
     variable: &'static str,
     url: String,
@@ -252,8 +253,7 @@ fn url_with_scheme(
         Err(ConfigError {
             variable,
             problem: format!(
-                "'{}' is not a URL of scheme {}",
-                redact_url(&url),
+                "is not a URL of scheme {} (not shown: it may hold a password)",
                 schemes.join(", ")
             ),
         })

@@ -23,12 +23,25 @@ pub const SINGLE_LIMIT: usize = 64 * 1024;
 pub const BATCH_LIMIT: usize = 8 * 1024 * 1024;
 
 /// What one object or array in a body may hold: an application has 18
-/// fields, a batch 1,000 applications. Past these a body is refused without
-/// keeping the rest, so its cost stays bounded by its size.
+/// fields (the longest name 23 bytes), a batch 1,000 applications. Past these
+/// a body is refused without keeping the rest, so that what is parsed stays
+/// within a small multiple of the body's size.
 const LIMITS: Limits = Limits {
-    members: 64,
+    members: 32,
+    name_bytes: 64,
     items: BATCH_MAX,
 };
+
+/// Admits the reading and parsing of large (batch) bodies one at a time (app
+/// data): a parsed body is a few times its size, and this bounds how many
+/// are held at once.
+pub struct LargeBodies(pub tokio::sync::Semaphore);
+
+impl Default for LargeBodies {
+    fn default() -> Self {
+        Self(tokio::sync::Semaphore::new(1))
+    }
+}
 
 /// The longest a request's body may take to arrive (app data).
 #[derive(Debug, Clone, Copy)]

@@ -4,8 +4,9 @@
 //! schemas of [`crate::schemas`]; no handler depends on this module (the
 //! server hands the finished document to the `/openapi.json` route).
 
-use utoipa::openapi::ContentBuilder;
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{decisions, docs, health, metrics, model};
@@ -81,6 +82,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
             .schema(content.schema.clone())
             .example(Some(body))
             .build();
+    }
+    // As strict as the service: a batch has no member but `applications`.
+    if let Some(RefOr::T(Schema::Object(batch))) = document
+        .components
+        .as_mut()
+        .and_then(|components| components.schemas.get_mut("BatchRequest"))
+    {
+        batch.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
     }
     document
 }

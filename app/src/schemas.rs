@@ -174,7 +174,7 @@ mod bodies {
 pub use bodies::*;
 
 /// What each problem status means, for every operation that can answer it.
-const PROBLEMS: [(u16, &str); 7] = [
+const PROBLEMS: [(u16, &str); 8] = [
     (400, "The body is not JSON, or not a JSON object"),
     (
         401,
@@ -182,11 +182,20 @@ const PROBLEMS: [(u16, &str); 7] = [
     ),
     (404, "No decision has this id"),
     (
+        408,
+        "The body did not arrive within its time bound; the connection is closed",
+    ),
+    (
         413,
         "The body is over its limit: 64 KiB for one application, 8 MiB for a batch",
     ),
     (415, "The content type is not application/json"),
-    (422, "The input is invalid; every failing field is listed"),
+    (
+        422,
+        "The input is invalid: every failing field is listed (the first 100, with a count of all in `detail`); \
+         a repeated member, a number out of range, an object of more than 32 members or a member name over 64 bytes \
+         is refused naming the member",
+    ),
     (
         503,
         "The decision log or the model is unavailable; Retry-After is set",
@@ -232,7 +241,7 @@ macro_rules! problems {
 
 problems! {
     /// Deciding: the body's checks, the key, validation, the log and the model.
-    DecideProblems = [400, 401, 413, 415, 422, 503];
+    DecideProblems = [400, 401, 408, 413, 415, 422, 503];
     /// Reading one logged decision.
     RecordProblems = [401, 404, 503];
     /// Reading a page of the log.

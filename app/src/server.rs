@@ -14,7 +14,7 @@ use crate::auth::ApiKeys;
 use crate::cache_breaker::CacheBreaker;
 use crate::config::Config;
 use crate::instrumented::{InstrumentedCache, InstrumentedScorer, InstrumentedStore};
-use crate::json_body::BodyTimeout;
+use crate::json_body::{BodyTimeout, LargeBodies};
 use crate::metrics::Metrics;
 use crate::observe;
 use crate::openapi;
@@ -94,6 +94,7 @@ impl Server {
         let api_keys = web::Data::new(ApiKeys::new(options.api_keys.as_deref()));
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
         let body_timeout = web::Data::new(BodyTimeout(options.body_timeout));
+        let large_bodies = web::Data::new(LargeBodies::default());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(flow.clone())
@@ -102,6 +103,7 @@ impl Server {
                 .app_data(api_keys.clone())
                 .app_data(document.clone())
                 .app_data(body_timeout.clone())
+                .app_data(large_bodies.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 // Every request is observed, the refused ones too.

@@ -8,7 +8,10 @@
 //!   field's validation would (422), not as broken JSON (400);
 //! - an object with more than [`Limits::members`] members, or an array with
 //!   more than [`Limits::items`] items, is refused after counting the rest
-//!   without keeping them.
+//!   without keeping them;
+//! - a member name longer than [`Limits::name_bytes`] is refused (no field
+//!   has such a name, and long names are what would make the parsed body
+//!   larger than the body).
 //!
 //! Each refusal names the member's path (`applications[3].age_years`), as
 //! validation errors do.
@@ -23,6 +26,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub members: usize,
+    pub name_bytes: usize,
     pub items: usize,
 }
 
@@ -185,6 +189,17 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
+            if key.len() > self.limits.name_bytes {
+                let shown: String = key.chars().take(32).collect();
+                let at = Path::Member(self.at, &shown);
+                return Err(self.refuse(
+                    format!("{at}…"),
+                    format!(
+                        "is not a field: a member name is at most {} bytes",
+                        self.limits.name_bytes
+                    ),
+                ));
+            }
             if object.contains_key(&key) {
                 let at = Path::Member(self.at, &key);
                 return Err(self.refuse(at.to_string(), "appears more than once".to_owned()));
@@ -221,6 +236,7 @@ mod tests {
 
     const LIMITS: Limits = Limits {
         members: 4,
+        name_bytes: 16,
         items: 3,
     };
 
@@ -283,6 +299,16 @@ mod tests {
             }
         );
         assert_eq!(parse(b"[1, 2, 3]", LIMITS).unwrap(), json!([1, 2, 3]));
+    }
+
+    #[test]
+    fn a_long_member_name_is_refused() {
+        let refusal = refusal(r#"{"applications": [{"abcdefghijklmnopq": 1}]}"#);
+        assert_eq!(refusal.path, "applications[0].abcdefghijklmnopq…");
+        assert_eq!(
+            refusal.message,
+            "is not a field: a member name is at most 16 bytes"
+        );
     }
 
     #[test]

@@ -74,10 +74,20 @@ pub trait Categorical: Sized + Copy + 'static {
             .find(|value| value.as_str() == text)
             .ok_or_else(|| {
                 format!(
-                    "unknown value '{text}'; expected one of {}",
+                    "unknown value '{}'; expected one of {}",
+                    shortened(text),
                     Self::WIRE.join(", ")
                 )
             })
+    }
+}
+
+/// A client's value as an error message quotes it: at most 40 characters,
+/// so that a long value cannot make a long answer.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }
 
@@ -409,6 +419,10 @@ mod tests {
             Err("unknown value 'lots'; expected one of below_100, 100_to_500, 500_to_1000, 1000_or_more, unknown".to_owned())
         );
         assert_eq!(Savings::parse("unknown"), Ok(Savings::Unknown));
+        let long = "x".repeat(10_000);
+        let message = Savings::parse(&long).unwrap_err();
+        assert!(message.starts_with(&format!("unknown value '{}…'", "x".repeat(40))));
+        assert!(message.len() < 200);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use domain::{Application, CacheStatus, DecisionFlow, DecisionId, FieldError, Ser
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::json_body::{self, BATCH_LIMIT, SINGLE_LIMIT, json_kind};
+use crate::json_body::{self, BATCH_LIMIT, LargeBodies, SINGLE_LIMIT, json_kind};
 use crate::metrics::Metrics;
 use crate::observe::DecisionNote;
 use crate::problem::{FieldErrors, Problem};
@@ -91,9 +91,14 @@ pub async fn decide_batch(
     payload: web::Payload,
     flow: web::Data<DecisionFlow>,
     metrics: web::Data<Metrics>,
+    large_bodies: web::Data<LargeBodies>,
 ) -> Result<HttpResponse, Problem> {
+    // One large body read and parsed at a time: what batches cost in memory
+    // at once is bounded whatever arrives together.
+    let parsing = large_bodies.0.acquire().await.expect("never closed");
     let body = json_body::read_object(&request, payload, BATCH_LIMIT).await?;
     let applications = parse_batch(body).map_err(Problem::invalid_application)?;
+    drop(parsing);
     let served: Vec<Served> = flow.decide_all(applications).await?;
     metrics.batch_size.observe(served.len() as f64);
     served.iter().for_each(|one| metrics.record_served(one));
@@ -188,7 +193,7 @@ pub async fn get_one(
     get, path = "/v1/decisions", tag = "decisions",
     params(
         ("limit" = Option<u16>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 – 1000 (default 50)"),
-        ("before" = Option<String>, Query, description = "Cursor: the `next` of the previous page (a decision_id)"),
+        ("before" = Option<uuid::Uuid>, Query, description = "Cursor: the `next` of the previous page (a decision_id)"),
     ),
     security((), ("api_key" = [])),
     responses(

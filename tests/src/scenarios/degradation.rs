@@ -180,3 +180,50 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
     );
     assert_eq!(ages.last(), Some(&31));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_costs_one_bounded_call_per_pause_not_one_per_request() {
+    // A bound long enough to tell a call that waited from one skipped.
+    const BOUND: Duration = Duration::from_millis(400);
+    let real = RealBackends::create().await;
+    let proxy = TcpProxy::start(socket_addr_of(&redis_url())).await;
+    let cache = real
+        .cache_at(
+            &proxy.url_for(&redis_url()),
+            Duration::from_secs(3600),
+            BOUND,
+        )
+        .await;
+    let store = real.store().await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    assert_eq!(
+        app.post_decision(&example_application()).await.status(),
+        200
+    );
+
+    proxy.black_hole();
+    let mut latencies = Vec::new();
+    for age in 20..40 {
+        let (status, _, elapsed) =
+            cache_status_of(&app, &example_with("age_years", json!(age))).await;
+        assert_eq!(status, 200);
+        latencies.push(elapsed);
+    }
+    // The first request pays the bound once (its read; the write is
+    // skipped), and probes pay it once a pause: never most requests.
+    let waited = latencies
+        .iter()
+        .filter(|elapsed| **elapsed >= BOUND)
+        .count();
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    assert!(
+        waited <= 5,
+        "{waited} of 20 requests waited for the bound: {latencies:?}"
+    );
+    assert!(median < BOUND / 2, "median {median:?}: {latencies:?}");
+    assert!(
+        *latencies.last().unwrap() < BOUND + SLACK,
+        "no request waits for more than one bound: {latencies:?}"
+    );
+}

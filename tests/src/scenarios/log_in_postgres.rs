@@ -104,7 +104,7 @@ async fn months_past_retention_are_dropped_and_nothing_younger() {
 
     // Partitions are made ahead: a record next month has its place already.
     let ahead = record_at(now + Months::new(1));
-    store.append(&[ahead.clone()]).await.unwrap();
+    store.append(std::slice::from_ref(&ahead)).await.unwrap();
     assert_eq!(store.get(ahead.decision_id).await.unwrap(), Some(ahead));
     // And running it again drops nothing more.
     assert_eq!(

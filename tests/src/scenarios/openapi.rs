@@ -63,7 +63,10 @@ async fn every_endpoint_of_the_contract_is_described() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(errors, ["200", "400", "401", "413", "415", "422", "503"]);
+    assert_eq!(
+        errors,
+        ["200", "400", "401", "408", "413", "415", "422", "503"]
+    );
     let savings =
         &document["components"]["schemas"]["Application"]["properties"]["savings"]["enum"];
     assert_eq!(
@@ -76,6 +79,30 @@ async fn every_endpoint_of_the_contract_is_described() {
             "unknown"
         ])
     );
+}
+
+#[tokio::test]
+async fn the_document_is_as_strict_as_the_service() {
+    let app = TestApp::on_memory().await;
+    let document = document(&app).await;
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["BatchRequest"]["additionalProperties"], false);
+    assert_eq!(schemas["Application"]["additionalProperties"], false);
+    let before = document["paths"]["/v1/decisions"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "before")
+        .unwrap();
+    assert_eq!(before["schema"]["format"], "uuid");
+    // A batch with a member the document refuses is refused by the service.
+    let response = app
+        .post_json(
+            "/v1/decisions/batch",
+            &serde_json::json!({"applications": [example_application()], "extra": 1}),
+        )
+        .await;
+    assert_eq!(response.status(), 422);
 }
 
 #[tokio::test]

@@ -288,3 +288,191 @@ async fn a_missing_model_stops_the_service_naming_the_file() {
         "{stderr}"
     );
 }
+
+/// Runs the binary with `env` and no other variable; returns its exit code
+/// and its standard error, or fails if it runs longer than `within`.
+fn run_briefly(env: &[(&str, &str)], within: Duration) -> (Option<i32>, String) {
+    let mut command = Command::new(binary());
+    command
+        .env_clear()
+        .env("CREDIT_DECISIONS_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + within;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the service with {env:?} neither started nor stopped within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_out_of_range_stop_the_service_at_start_up_naming_the_variable() {
+    let redis = [
+        ("CREDIT_DECISIONS_CACHE", "redis"),
+        ("CREDIT_DECISIONS_REDIS_URL", "redis://127.0.0.1:1"),
+    ];
+    for (variable, value) in [
+        ("CREDIT_DECISIONS_CACHE_TTL_SECS", "18446744073709551615"),
+        ("CREDIT_DECISIONS_CACHE_TTL_SECS", "31536001"),
+        ("CREDIT_DECISIONS_CACHE_TIMEOUT_MS", "18446744073709551615"),
+        ("CREDIT_DECISIONS_CACHE_TIMEOUT_MS", "0"),
+        ("CREDIT_DECISIONS_BODY_TIMEOUT_MS", "99999999"),
+    ] {
+        let mut env = redis.to_vec();
+        env.push((variable, value));
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(10));
+        assert_eq!(code, Some(2), "{variable}={value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{variable}: '{value}'")),
+            "{stderr}"
+        );
+    }
+    for (variable, value) in [
+        ("CREDIT_DECISIONS_LOG_RETENTION_MONTHS", "0"),
+        ("CREDIT_DECISIONS_LOG_TIMEOUT_MS", "-5"),
+    ] {
+        let env = [
+            ("CREDIT_DECISIONS_STORE", "postgres"),
+            ("CREDIT_DECISIONS_DATABASE_URL", "postgres://127.0.0.1:1/x"),
+            (variable, value),
+        ];
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(10));
+        assert_eq!(code, Some(2), "{variable}={value}: {stderr}");
+        assert!(stderr.contains(variable), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_never_appear_in_what_the_service_prints() {
+    for env in [
+        // Not a URL of the right kind: refused at once, by name.
+        vec![
+            ("CREDIT_DECISIONS_STORE", "postgres"),
+            (
+                "CREDIT_DECISIONS_DATABASE_URL",
+                "postgres:/app:hunter2@db/log",
+            ),
+        ],
+        // A URL the driver cannot parse (a port that is no number).
+        vec![
+            ("CREDIT_DECISIONS_STORE", "postgres"),
+            (
+                "CREDIT_DECISIONS_DATABASE_URL",
+                "postgres://app:hunter2@127.0.0.1:port/log",
+            ),
+        ],
+        vec![
+            ("CREDIT_DECISIONS_CACHE", "redis"),
+            (
+                "CREDIT_DECISIONS_REDIS_URL",
+                "redis://:hunter2@127.0.0.1:port/0",
+            ),
+        ],
+    ] {
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(20));
+        assert_ne!(code, Some(0), "{env:?}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "{env:?} printed the password: {stderr}"
+        );
+        assert!(
+            stderr.contains("***") || stderr.contains("CREDIT_DECISIONS_"),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_as_the_model_is_refused_at_once_naming_it() {
+    let (code, stderr) = run_briefly(
+        &[("CREDIT_DECISIONS_MODEL", "/dev/zero")],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot read the model /dev/zero: it is not a regular file"),
+        "{stderr}"
+    );
+}
+
+/// The resident memory of a process, from /proc.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches(" kB").parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_of_bad_batches_leave_the_process_as_large_as_before() {
+    let service = Running::start(&[]).await;
+    let client = reqwest::Client::new();
+    // Warm up: the paths a flood takes, once.
+    let url = format!("{}/v1/decisions/batch", service.base);
+    // 1,000 applications of 32 unknown members (the most an object may
+    // have) with the longest names allowed and long values: near 8 MiB.
+    let application: serde_json::Map<String, Value> = (0..32)
+        .map(|i| (format!("{i:02}{}", "x".repeat(62)), json!("y".repeat(180))))
+        .collect();
+    let body = json!({"applications": vec![Value::Object(application); 1000]}).to_string();
+    assert!(
+        body.len() <= 8 * 1024 * 1024 && body.len() > 7 * 1024 * 1024,
+        "{}",
+        body.len()
+    );
+    let send = || {
+        client
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let at_start = resident_kib(service.child.id());
+    let mut after = Vec::new();
+    for _ in 0..2 {
+        for _ in 0..6 {
+            let answers = futures_join4(send(), send(), send(), send()).await;
+            for answer in answers {
+                let answer = answer.unwrap();
+                assert_eq!(answer.status(), 422);
+                assert!(answer.bytes().await.unwrap().len() < 16 * 1024);
+            }
+        }
+        after.push(resident_kib(service.child.id()));
+    }
+    println!(
+        "resident memory: {at_start} KiB at start, {} KiB after 24 floods of 8 MiB, {} KiB after 48",
+        after[0], after[1]
+    );
+    // What the allocator keeps for the next large request stays kept, but
+    // it does not grow with more floods.
+    assert!(
+        after[1] < after[0] + 8 * 1024,
+        "the process kept growing: {after:?} KiB"
+    );
+    assert!(
+        after[1] < at_start + 64 * 1024,
+        "the process grew from {at_start} KiB to {} KiB",
+        after[1]
+    );
+}
+
+/// Four requests at once.
+async fn futures_join4<F: Future>(a: F, b: F, c: F, d: F) -> [F::Output; 4] {
+    let (a, b, c, d) = tokio::join!(a, b, c, d);
+    [a, b, c, d]
+}
