@@ -40,8 +40,8 @@ impl RedisDecisionCache {
     /// Starts the client. It connects in the background: a Redis that is down
     /// now only means misses until it is back.
     pub async fn connect(settings: RedisCacheSettings) -> Result<Self, String> {
-        let config = Config::from_url(&settings.url)
-            .map_err(|error| format!("not a Redis URL: {error}"))?;
+        let config =
+            Config::from_url(&settings.url).map_err(|error| format!("not a Redis URL: {error}"))?;
         let timeout = settings.timeout;
         let client = Builder::from_config(config)
             .with_connection_config(|connection| {
