@@ -54,6 +54,34 @@ const LOG_TIMEOUT_MS: Setting = Setting {
     default: 5_000,
     unit: "milliseconds",
 };
+/// Connections to PostgreSQL: the writers' and the reads'.
+const DATABASE_POOL_SIZE: Setting = Setting {
+    variable: "CREDIT_DECISIONS_DATABASE_POOL_SIZE",
+    range: 2..=1_000,
+    default: 16,
+    unit: "connections",
+};
+/// Rows that may wait for a commit; past it a decision is answered 503.
+const LOG_QUEUE_ROWS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_LOG_QUEUE_ROWS",
+    range: 1..=1_000_000,
+    default: 10_000,
+    unit: "rows",
+};
+/// The most rows one commit takes.
+const LOG_GROUP_ROWS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_LOG_GROUP_ROWS",
+    range: 1..=100_000,
+    default: 2_000,
+    unit: "rows",
+};
+/// Commits in flight at once.
+const LOG_WRITERS: Setting = Setting {
+    variable: "CREDIT_DECISIONS_LOG_WRITERS",
+    range: 1..=64,
+    default: 2,
+    unit: "writers",
+};
 /// The longest a request's body may take to arrive before it is answered 408.
 const BODY_TIMEOUT_MS: Setting = Setting {
     variable: "CREDIT_DECISIONS_BODY_TIMEOUT_MS",
@@ -95,6 +123,10 @@ pub enum StoreConfig {
         retention_months: u32,
         /// The longest a request waits for its row to be committed.
         timeout: Duration,
+        pool_size: u32,
+        queue_rows: usize,
+        group_rows: usize,
+        writers: usize,
     },
 }
 
@@ -187,6 +219,22 @@ impl Config {
                 )?,
                 retention_months: number(&LOG_RETENTION_MONTHS)? as u32,
                 timeout: Duration::from_millis(number(&LOG_TIMEOUT_MS)?),
+                pool_size: number(&DATABASE_POOL_SIZE)? as u32,
+                queue_rows: number(&LOG_QUEUE_ROWS)? as usize,
+                group_rows: number(&LOG_GROUP_ROWS)? as usize,
+                writers: match number(&LOG_WRITERS)? {
+                    // Reads need a connection of their own.
+                    writers if writers < number(&DATABASE_POOL_SIZE)? => writers as usize,
+                    writers => {
+                        return Err(error(
+                            LOG_WRITERS.variable,
+                            format!(
+                                "{writers} writers need a pool of more connections \
+                                 (CREDIT_DECISIONS_DATABASE_POOL_SIZE)"
+                            ),
+                        ));
+                    }
+                },
             },
             Some(other) => {
                 return Err(error(

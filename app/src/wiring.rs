@@ -11,7 +11,7 @@ use std::sync::Arc;
 use domain::{DecisionCache, DecisionStore, Scorer};
 use memory::{MemoryDecisionCache, MemoryDecisionLog};
 use onnx_scorer::{ModelLoadError, OnnxScorer};
-use postgres_log::{PostgresDecisionLog, PostgresLogSettings};
+use postgres_log::{GroupSettings, PostgresDecisionLog, PostgresLogSettings};
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use thiserror::Error;
 
@@ -89,10 +89,20 @@ impl Adapters {
                 url,
                 retention_months,
                 timeout,
+                pool_size,
+                queue_rows,
+                group_rows,
+                writers,
             } => {
                 let settings = PostgresLogSettings {
+                    max_connections: *pool_size,
                     retention_months: *retention_months,
                     commit_timeout: *timeout,
+                    group: GroupSettings {
+                        queue_rows: *queue_rows,
+                        max_group_rows: *group_rows,
+                        writers: *writers,
+                    },
                     ..PostgresLogSettings::new(url.expose())
                 };
                 let store = PostgresDecisionLog::connect(&settings)

@@ -1,5 +1,6 @@
 //! The `DecisionStore` port on PostgreSQL: the decision log.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,8 +14,10 @@ use sea_orm::{
     Statement, Value,
 };
 use sea_orm_migration::MigratorTrait;
+
 use tokio::task::AbortHandle;
 
+use crate::group_commit::{Commit, GroupCommit, GroupSettings};
 use crate::migration::Migrator;
 use crate::partitions;
 
@@ -31,6 +34,8 @@ pub struct PostgresLogSettings {
     pub commit_timeout: Duration,
     /// Months a record is kept; older months are dropped whole.
     pub retention_months: u32,
+    /// How appends are grouped into commits.
+    pub group: GroupSettings,
 }
 
 impl PostgresLogSettings {
@@ -41,6 +46,11 @@ impl PostgresLogSettings {
             acquire_timeout: Duration::from_secs(2),
             commit_timeout: Duration::from_secs(5),
             retention_months: 25,
+            group: GroupSettings {
+                queue_rows: 10_000,
+                max_group_rows: 2_000,
+                writers: 2,
+            },
         }
     }
 }
@@ -52,6 +62,7 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 pub struct PostgresDecisionLog {
     db: DatabaseConnection,
     commit_timeout: Duration,
+    group: Arc<GroupCommit>,
     maintenance: AbortHandle,
 }
 
@@ -92,16 +103,29 @@ impl PostgresDecisionLog {
             .await
             .map_err(|error| format!("cannot prepare the decision log's partitions: {error}"))?;
         let maintenance = tokio::spawn(keep_partitions(db.clone(), settings.retention_months));
+        let writer = db.clone();
+        let commit: Commit = Arc::new(move |records| {
+            let db = writer.clone();
+            Box::pin(async move { insert(&db, &records).await })
+        });
         Ok(Self {
             db,
             commit_timeout: settings.commit_timeout,
+            group: Arc::new(GroupCommit::start(settings.group, commit)),
             maintenance: maintenance.abort_handle(),
         })
     }
 
-    /// Closes the connection pool (at shutdown).
+    /// Commits made so far: each holds the rows of one or more appends.
+    pub fn commits(&self) -> u64 {
+        self.group.commits()
+    }
+
+    /// Closes the log at shutdown: every queued append is committed (or
+    /// answered) first, then the connection pool is closed.
     pub async fn close(&self) {
         self.maintenance.abort();
+        self.group.drain(self.commit_timeout).await;
         let _ = self.db.clone().close().await;
     }
 
@@ -168,42 +192,49 @@ const APPEND: &str =
                  $6::float8[], $7::text[], $8::text[])
           AS rows (id, at, source, model_version, decision, probability, request, response)";
 
+/// Writes records in one statement, which PostgreSQL runs as a transaction
+/// of its own: all rows or none, committed when it returns.
+async fn insert(db: &DatabaseConnection, records: &[DecisionRecord]) -> Result<(), StoreError> {
+    let column = |value: fn(&DecisionRecord) -> Value| -> Value {
+        Value::Array(
+            value(&records[0]).array_type(),
+            Some(Box::new(records.iter().map(value).collect())),
+        )
+    };
+    let values = vec![
+        column(|r| r.decision_id.as_uuid().into()),
+        column(|r| r.created_at.into()),
+        column(|r| r.source.as_str().into()),
+        column(|r| r.response.verdict.model_version.clone().into()),
+        column(|r| r.response.verdict.decision.as_str().into()),
+        column(|r| r.response.verdict.probability_of_default.into()),
+        column(|r| r.request.as_str().into()),
+        column(|r| {
+            serde_json::to_string(&r.response)
+                .expect("a decision serializes")
+                .into()
+        }),
+    ];
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        APPEND,
+        values,
+    ))
+    .await
+    .map(|_| ())
+    .map_err(unavailable)
+}
+
 #[async_trait]
 impl DecisionStore for PostgresDecisionLog {
+    /// Queues the records for the next group commit and answers once the
+    /// commit holding them is done (or past the commit bound: 503).
     async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
-        let column = |value: fn(&DecisionRecord) -> Value| -> Value {
-            Value::Array(
-                value(&records[0]).array_type(),
-                Some(Box::new(records.iter().map(value).collect())),
-            )
-        };
-        let values = vec![
-            column(|r| r.decision_id.as_uuid().into()),
-            column(|r| r.created_at.into()),
-            column(|r| r.source.as_str().into()),
-            column(|r| r.response.verdict.model_version.clone().into()),
-            column(|r| r.response.verdict.decision.as_str().into()),
-            column(|r| r.response.verdict.probability_of_default.into()),
-            column(|r| r.request.as_str().into()),
-            column(|r| {
-                serde_json::to_string(&r.response)
-                    .expect("a decision serializes")
-                    .into()
-            }),
-        ];
-        // One statement is one transaction: all rows or none, committed when
-        // it returns, before the service answers.
-        let insert = self.db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            APPEND,
-            values,
-        ));
-        match tokio::time::timeout(self.commit_timeout, insert).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(unavailable(error)),
+        match tokio::time::timeout(self.commit_timeout, self.group.append(records.to_vec())).await {
+            Ok(outcome) => outcome,
             Err(_) => Err(StoreError::Unavailable(format!(
                 "the rows were not committed within {} ms",
                 self.commit_timeout.as_millis()

@@ -7,11 +7,15 @@
 //! written in: pages are read newest first along it. The database itself
 //! refuses UPDATE, DELETE and TRUNCATE; the only removal is dropping a month
 //! past retention ([`partitions`]). The schema is created, or an earlier
-//! release's migrated in place, at start-up by [`Migrator`].
+//! release's migrated in place, at start-up by [`Migrator`]. The appends of
+//! concurrent requests are written in one statement and one commit (group
+//! commit), each answered only once its own rows are committed.
 
 mod decision_log;
+mod group_commit;
 pub mod migration;
 pub mod partitions;
 
 pub use decision_log::{PostgresDecisionLog, PostgresLogSettings};
+pub use group_commit::GroupSettings;
 pub use migration::Migrator;

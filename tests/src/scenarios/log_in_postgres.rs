@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{Months, Utc};
 use domain::{DecisionStore, Source};
-use postgres_log::{Migrator, PostgresLogSettings, partitions};
+use std::sync::Arc;
+
+use postgres_log::{GroupSettings, Migrator, PostgresLogSettings, partitions};
 use pretty_assertions::assert_eq;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
@@ -17,6 +19,7 @@ use super::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
 use crate::harness::real_backends::RealBackends;
 use crate::harness::{TestApp, TestBackends};
+use crate::scenarios::port_contracts::record;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_refuses_to_change_or_remove_a_logged_decision() {
@@ -72,7 +75,7 @@ async fn months_past_retention_are_dropped_and_nothing_younger() {
     // At the log's precision, so records read back equal.
     let now = domain::decision::now_for_log();
     let record_at = |at| {
-        let mut record = crate::scenarios::port_contracts::record(Source::Model);
+        let mut record = record(Source::Model);
         record.created_at = at;
         record
     };
@@ -261,4 +264,159 @@ async fn a_database_of_the_first_release_is_migrated_in_place_with_its_rows() {
             .is_err()
     );
     let _ = db.close().await;
+}
+
+/// A log whose group commit is sized by the test.
+async fn log_with_groups(
+    real: &RealBackends,
+    group: GroupSettings,
+) -> postgres_log::PostgresDecisionLog {
+    real.store_with(PostgresLogSettings {
+        group,
+        ..PostgresLogSettings::new(&real.database().url)
+    })
+    .await
+}
+
+/// How many rows the log holds of each record, seen from another connection.
+async fn rows_of(url: &str, records: &[domain::DecisionRecord]) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for record in records {
+        let rows = crate::harness::real_backends::TestDatabase::query_json_at(
+            url,
+            &format!(
+                "SELECT 1 FROM decisions WHERE decision_id = '{}'",
+                record.decision_id
+            ),
+        )
+        .await;
+        counts.push(rows.len());
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_share_commits_and_each_returns_after_its_own() {
+    let real = RealBackends::create().await;
+    let url = real.database().url.clone();
+    let log = Arc::new(
+        log_with_groups(
+            &real,
+            GroupSettings {
+                queue_rows: 1_000,
+                max_group_rows: 1_000,
+                writers: 2,
+            },
+        )
+        .await,
+    );
+    let before = log.commits();
+    let appends: Vec<_> = (0..64)
+        .map(|_| {
+            let (log, url) = (log.clone(), url.clone());
+            tokio::spawn(async move {
+                let record = record(Source::Model);
+                log.append(std::slice::from_ref(&record)).await.unwrap();
+                // Answered, so committed: another connection sees it.
+                rows_of(&url, std::slice::from_ref(&record)).await
+            })
+        })
+        .collect();
+    for append in appends {
+        assert_eq!(append.await.unwrap(), vec![1], "answered before its commit");
+    }
+    let commits = log.commits() - before;
+    println!("64 concurrent appends: {commits} commits");
+    assert!(commits < 64, "64 appends took {commits} commits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_fails_exactly_the_appends_in_it() {
+    let real = RealBackends::create().await;
+    let url = real.database().url.clone();
+    let log = Arc::new(
+        log_with_groups(
+            &real,
+            GroupSettings {
+                queue_rows: 1_000,
+                max_group_rows: 1_000,
+                writers: 2,
+            },
+        )
+        .await,
+    );
+    let taken = record(Source::Model);
+    log.append(std::slice::from_ref(&taken)).await.unwrap();
+
+    // Forty appends at once, one of them holding an id already logged: the
+    // commit that holds it fails, with every append in it, and only those.
+    let appends: Vec<_> = (0..40)
+        .map(|i| {
+            let log = log.clone();
+            let records = if i == 20 {
+                vec![record(Source::Model), taken.clone()]
+            } else {
+                vec![record(Source::Cache)]
+            };
+            tokio::spawn(async move {
+                let outcome = log.append(&records).await;
+                (records, outcome.is_ok())
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    for append in appends {
+        let (records, ok) = append.await.unwrap();
+        let fresh = &records[..1];
+        let expected = if ok { vec![1] } else { vec![0] };
+        assert_eq!(rows_of(&url, fresh).await, expected, "answered ok={ok}");
+        failed += usize::from(!ok);
+    }
+    assert!(failed >= 1, "the append with a logged id failed");
+    println!("one bad append failed {failed} of 40 appends: its group");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_is_refused_at_once() {
+    let real = RealBackends::create().await;
+    let log = Arc::new(
+        log_with_groups(
+            &real,
+            GroupSettings {
+                queue_rows: 4,
+                max_group_rows: 1_000,
+                writers: 1,
+            },
+        )
+        .await,
+    );
+    // A locked table holds the commits, so the queue fills.
+    let holder = Database::connect(&real.database().url).await.unwrap();
+    let lock = holder.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let waiting: Vec<_> = (0..4)
+        .map(|_| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(&[record(Source::Model)]).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let refused = log.append(&[record(Source::Model)]).await;
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|error| error.to_string().contains("queue is full")),
+        "{refused:?}"
+    );
+    lock.rollback().await.unwrap();
+    for append in waiting {
+        append.await.unwrap().unwrap();
+    }
+    // With the queue free again, appends are taken.
+    log.append(&[record(Source::Model)]).await.unwrap();
+    let _ = holder.close().await;
 }
