@@ -227,3 +227,75 @@ async fn a_hung_redis_costs_one_bounded_call_per_pause_not_one_per_request() {
         "no request waits for more than one bound: {latencies:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_a_cut_log_answers_503_and_no_200_lacks_its_row() {
+    let real = RealBackends::create().await;
+    let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
+    let store = real.store_at(&proxy.url_for(&real.database().url)).await;
+    let cache = real.cache(Duration::from_secs(3600)).await;
+    let app = std::sync::Arc::new(TestApp::spawn(TestBackends::on_real(real, cache, store)).await);
+
+    // Eight clients, each deciding distinct applications for two seconds;
+    // the log is cut for the middle of it, then restored.
+    let clients: Vec<_> = (0..8)
+        .map(|client| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut answered = Vec::new();
+                let mut refused = 0;
+                let until = Instant::now() + Duration::from_secs(2);
+                let mut n = 0;
+                while Instant::now() < until {
+                    n += 1;
+                    let application = example_with("credit_amount", json!(client * 100_000 + n));
+                    let response = app.post_decision(&application).await;
+                    match response.status().as_u16() {
+                        200 => answered
+                            .push(response.json::<Value>().await.unwrap()["decision_id"].clone()),
+                        503 => {
+                            assert_eq!(header(&response, "retry-after").as_deref(), Some("5"));
+                            refused += 1;
+                        }
+                        other => panic!("answered {other}"),
+                    }
+                }
+                (answered, refused)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    proxy.restore();
+    let mut answered = Vec::new();
+    let mut refused = 0;
+    for client in clients {
+        let (ids, no) = client.await.unwrap();
+        answered.extend(ids);
+        refused += no;
+    }
+    assert!(refused > 0, "the cut refused nothing");
+    let logged: Vec<Value> = app
+        .real()
+        .database()
+        .query_json("SELECT decision_id FROM decisions")
+        .await
+        .into_iter()
+        .map(|row| row["decision_id"].clone())
+        .collect();
+    let missing: Vec<&Value> = answered.iter().filter(|id| !logged.contains(id)).collect();
+    assert!(missing.is_empty(), "200 without a row: {missing:?}");
+    // And the log recovered by itself.
+    eventually("the log taking decisions again", || async {
+        app.post_decision(&example_with("age_years", json!(33)))
+            .await
+            .status()
+            == 200
+    })
+    .await;
+    println!(
+        "{} answered 200 and logged, {refused} refused 503 while the log was cut",
+        answered.len()
+    );
+}

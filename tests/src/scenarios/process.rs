@@ -476,3 +476,78 @@ async fn futures_join4<F: Future>(a: F, b: F, c: F, d: F) -> [F::Output; 4] {
     let (a, b, c, d) = tokio::join!(a, b, c, d);
     [a, b, c, d]
 }
+
+/// Clients that send distinct applications until the service stops
+/// answering, each keeping the decision_id of every 200 it was given.
+async fn load_until_it_stops(base: String, clients: usize) -> Vec<Vec<String>> {
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let url = format!("{base}/v1/decisions");
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut answered = Vec::new();
+                for n in 0.. {
+                    let application =
+                        example_with("credit_amount", json!(1000 + client * 100_000 + n));
+                    let Ok(response) = http.post(&url).json(&application).send().await else {
+                        break;
+                    };
+                    if response.status() != 200 {
+                        continue;
+                    }
+                    let Ok(body) = response.json::<Value>().await else {
+                        break;
+                    };
+                    answered.push(body["decision_id"].as_str().unwrap().to_owned());
+                }
+                answered
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.push(task.await.unwrap());
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_decision_answered_before_a_sigkill_is_in_the_log() {
+    let database = TestDatabase::create().await;
+    let service = Running::start(&[
+        ("CREDIT_DECISIONS_STORE", "postgres".to_owned()),
+        ("CREDIT_DECISIONS_DATABASE_URL", database.url.clone()),
+        ("CREDIT_DECISIONS_CACHE", "memory".to_owned()),
+    ])
+    .await;
+    let load = tokio::spawn(load_until_it_stops(service.base.clone(), 16));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let killed = Command::new("kill")
+        .args(["-KILL", &service.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let answered: Vec<String> = load.await.unwrap().concat();
+    assert!(
+        answered.len() > 100,
+        "only {} decisions before the kill",
+        answered.len()
+    );
+
+    let logged: std::collections::HashSet<String> = database
+        .query_json("SELECT decision_id::text AS id FROM decisions")
+        .await
+        .into_iter()
+        .map(|row| row["id"].as_str().unwrap().to_owned())
+        .collect();
+    let missing: Vec<&String> = answered.iter().filter(|id| !logged.contains(*id)).collect();
+    println!(
+        "{} decisions answered 200 before SIGKILL, {} rows logged",
+        answered.len(),
+        logged.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "answered 200 but not logged: {missing:?}"
+    );
+}
