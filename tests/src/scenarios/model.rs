@@ -167,7 +167,12 @@ async fn age_is_never_a_reason_from_62_on() {
         .iter()
         .find(|row| row.reasons.contains(&"R12".to_owned()))
         .expect("a golden decline with age among its reasons");
-    let body: Value = app.post_decision(&young.application).await.json().await.unwrap();
+    let body: Value = app
+        .post_decision(&young.application)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(young.application["age_years"].as_u64().unwrap() < 62);
     assert!(
         body["reasons"]
