@@ -179,3 +179,30 @@ def to_application(row) -> dict:
         else:
             application[feature["name"]] = int(label)
     return application
+
+
+# The adverse-action reason of each feature: a stable code and the words a
+# letter to a declined applicant uses (ECOA / Regulation B §1002.9). A reason
+# is given when the applicant's value of the feature raised the probability
+# of default the most against its most favourable value (model/README.md).
+REASONS = {
+    "checking_account": ("R01", "Checking account balance is low or negative"),
+    "duration_months": ("R02", "Loan duration is long"),
+    "credit_history": ("R03", "Credit history shows delays or accounts in difficulty"),
+    "purpose": ("R04", "Purpose of the loan carries more risk"),
+    "credit_amount": ("R05", "Loan amount is high"),
+    "savings": ("R06", "Savings are low or unknown"),
+    "employment_since": ("R07", "Time in present employment is short"),
+    "installment_rate": ("R08", "Installments are a high share of disposable income"),
+    "other_debtors": ("R09", "No guarantor for the loan"),
+    "residence_since": ("R10", "Length of time at present residence"),
+    "property": ("R11", "Little or no property"),
+    "age_years": ("R12", "Age of the applicant"),
+    "other_installment_plans": ("R13", "Other installment plans with banks or stores"),
+    "housing": ("R14", "Housing situation"),
+    "existing_credits": ("R15", "Number of existing credits at this bank"),
+    "job": ("R16", "Type of job"),
+    "dependents": ("R17", "Number of people the applicant supports"),
+    "telephone": ("R18", "No telephone registered in the applicant's name"),
+}
+assert list(REASONS) == [feature["name"] for feature in FEATURES]

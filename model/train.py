@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from features import EXCLUDED_COLUMNS, FEATURES, TARGET_COLUMN, encode_row, to_application
+from features import EXCLUDED_COLUMNS, FEATURES, REASONS, TARGET_COLUMN, encode_row, to_application
 
 VERSION = "german-credit-2026.11.0"
 SEED = 42
@@ -39,6 +39,15 @@ C = 0.1
 # The data set's cost matrix: approving a bad applicant costs 5, declining a good one 1.
 COST_APPROVE_BAD = 5
 COST_DECLINE_GOOD = 1
+
+# Reasons: at most this many, each raising the log-odds of default by more
+# than MIN_REASON_LOGIT against the feature's most favourable value.
+MAX_REASONS = 4
+MIN_REASON_LOGIT = 1e-4
+# Regulation B §1002.6(b)(2)(ii): an applicant this old is never declined for
+# age, and the model never values their age below any younger age.
+ELDERLY_AGE = 62
+AGE_RANGE = range(18, 121)
 
 HERE = pathlib.Path(__file__).resolve().parent
 MODEL_FILE = HERE / "credit-model.onnx"
@@ -164,7 +173,11 @@ def build_onnx(pipeline: Pipeline) -> onnx.ModelProto:
         nodes,
         "credit_model",
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", len(FEATURES)])],
-        [helper.make_tensor_value_info("probability_of_default", TensorProto.FLOAT, ["N", 1])],
+        [
+            helper.make_tensor_value_info("probability_of_default", TensorProto.FLOAT, ["N", 1]),
+            # The log-odds: what reasons are measured in (model/README.md).
+            helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["N", 1]),
+        ],
         initializers,
     )
     model = helper.make_model(
@@ -179,10 +192,77 @@ def build_onnx(pipeline: Pipeline) -> onnx.ModelProto:
     return model
 
 
-def card_features() -> list[dict]:
+def most_favourable(pipeline: Pipeline, x: np.ndarray) -> list[float]:
+    """Each feature's value that gives the lowest log-odds of default: the
+    best category, or the end of the training range the model favours."""
+    columns: ColumnTransformer = pipeline.named_steps["encode"]
+    weights = pipeline.named_steps["classify"].coef_[0]
+    references = [0.0] * len(FEATURES)
+    column = 0
+    for i in categorical_indices():
+        count = len(FEATURES[i]["values"])
+        references[i] = float(np.argmin(weights[column : column + count]))
+        column += count
+    for i in numeric_indices():
+        low, high = float(x[:, i].min()), float(x[:, i].max())
+        references[i] = low if weights[column] > 0 else high
+        column += 1
+    assert column == len(weights) and columns is not None
+    return references
+
+
+def logits(session: onnxruntime.InferenceSession, rows: np.ndarray) -> np.ndarray:
+    return session.run(["logit"], {"features": rows.astype(np.float32)})[0][:, 0]
+
+
+def reasons_of(session, row: np.ndarray, references: list[float]) -> list[str]:
+    """The codes of the principal reasons for a decline: the features whose
+    value raised the log-odds the most against their most favourable value,
+    most first (ties in feature order), at most four, never age for an
+    applicant of 62 or more."""
+    variants = np.repeat(row[None, :], len(FEATURES) + 1, axis=0)
+    for i, reference in enumerate(references):
+        variants[i + 1, i] = reference
+    values = logits(session, variants)
+    raised = values[0] - values[1:]
+    age = [f["name"] for f in FEATURES].index("age_years")
+    candidates = [
+        i
+        for i in range(len(FEATURES))
+        if raised[i] > MIN_REASON_LOGIT and not (i == age and row[age] >= ELDERLY_AGE)
+    ]
+    candidates.sort(key=lambda i: (-float(raised[i]), i))
+    return [REASONS[FEATURES[i]["name"]][0] for i in candidates[:MAX_REASONS]]
+
+
+def check_age_rule(session, references: list[float]) -> None:
+    """Refuses a model that values an age of 62 or more below a younger one."""
+    age = [f["name"] for f in FEATURES].index("age_years")
+    rows = np.repeat(np.array(references, dtype=np.float32)[None, :], len(AGE_RANGE), axis=0)
+    rows[:, age] = list(AGE_RANGE)
+    values = logits(session, rows)
+    for k, years in enumerate(AGE_RANGE):
+        if years >= ELDERLY_AGE and values[k] > values[:k].min() + 1e-6:
+            raise SystemExit(
+                f"refusing to write the model: age {years} gets log-odds {values[k]:.6f}, "
+                f"above the {values[:k].min():.6f} of a younger age (Regulation B §1002.6(b)(2)(ii))"
+            )
+
+
+def card_features(references: list[float]) -> list[dict]:
     described = []
-    for feature in FEATURES:
+    for feature, reference in zip(FEATURES, references):
         entry = {"name": feature["name"], "column": feature["column"], "kind": feature["kind"]}
+        code, description = REASONS[feature["name"]]
+        entry["reason"] = {"code": code, "description": description}
+        if feature["kind"] == "categorical":
+            entry["most_favourable"] = feature["values"][int(reference)][0]
+        elif feature["kind"] == "boolean":
+            entry["most_favourable"] = bool(reference)
+        elif feature["kind"] == "integer":
+            entry["most_favourable"] = int(reference)
+        else:
+            entry["most_favourable"] = reference
         if feature["kind"] == "categorical":
             entry["encoding"] = [
                 {"value": value, "label": label, "code": code}
@@ -212,12 +292,14 @@ def main() -> None:
     pipeline = make_pipeline().fit(x, y)
     model = build_onnx(pipeline)
     model_bytes = model.SerializeToString(deterministic=True)
-    MODEL_FILE.write_bytes(model_bytes)
 
     session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
-    served = session.run(None, {"features": x})[0][:, 0]
+    served = session.run(["probability_of_default"], {"features": x})[0][:, 0]
+    references = most_favourable(pipeline, x)
+    check_age_rule(session, references)
     drift = float(np.max(np.abs(served - pipeline.predict_proba(x)[:, 1])))
     assert drift < 1e-5, f"the ONNX graph disagrees with scikit-learn by {drift}"
+    MODEL_FILE.write_bytes(model_bytes)
 
     card = {
         "version": VERSION,
@@ -230,6 +312,14 @@ def main() -> None:
             "sha256": hashlib.sha256(model_bytes).hexdigest(),
             "input": {"name": "features", "type": "float32", "shape": ["N", len(FEATURES)]},
             "output": {"name": "probability_of_default", "type": "float32", "shape": ["N", 1]},
+            "logit_output": {"name": "logit", "type": "float32", "shape": ["N", 1]},
+        },
+        "reasons": {
+            "method": "the features whose value raised the log-odds of default the most against "
+            "their most favourable value, most first, for declines only",
+            "at_most": MAX_REASONS,
+            "min_logit": MIN_REASON_LOGIT,
+            "age_never_a_reason_from": ELDERLY_AGE,
         },
         "dataset": {
             "name": "Statlog (German Credit Data)",
@@ -242,7 +332,7 @@ def main() -> None:
             "target": f"{TARGET_COLUMN} = bad",
         },
         "excluded_attributes": EXCLUDED_COLUMNS,
-        "features": card_features(),
+        "features": card_features(references),
         "decision_rule": "approve when probability_of_default < threshold, else decline",
         "threshold": threshold,
         "cost_matrix": {"approve_bad": COST_APPROVE_BAD, "decline_good": COST_DECLINE_GOOD},
@@ -267,6 +357,7 @@ def main() -> None:
             "application": to_application(row),
             "features": [float(v) for v in x[i]],
             "probability_of_default": float(served[i]),
+            "reasons": reasons_of(session, x[i], references) if served[i] >= threshold else [],
         }
         for i, (_, row) in enumerate(frame.iterrows())
     ]

@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, ModelInfo, Scorer, ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, ModelInfo, Reason, Scorer, ScoringError, StoreError, Verdict,
 };
 
 use crate::metrics::Metrics;
@@ -107,5 +107,9 @@ impl Scorer for InstrumentedScorer {
             .scoring_duration
             .observe(started.elapsed().as_secs_f64());
         result
+    }
+
+    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError> {
+        self.inner.explain(application)
     }
 }

@@ -45,7 +45,7 @@ impl Modify for BearerKeys {
         docs::openapi_json,
         docs::page,
     ),
-    components(schemas(ApplicationSchema, DecisionDoc, DecisionRecordDoc, DecisionPageDoc,
+    components(schemas(ApplicationSchema, DecisionDoc, ReasonDoc, DecisionRecordDoc, DecisionPageDoc,
         BatchRequestDoc, BatchResponseDoc, ProblemDoc, FieldErrorDoc)),
     modifiers(&BearerKeys),
     tags(

@@ -102,6 +102,25 @@ mod bodies {
         pub probability_of_default: f64,
         #[schema(example = "german-credit-2026.11.0")]
         pub model_version: String,
+        /// The principal reasons of a decline, most important first, at most
+        /// four (ECOA / Regulation B §1002.9); empty for an approval.
+        #[schema(max_items = 4)]
+        pub reasons: Vec<ReasonDoc>,
+    }
+
+    /// One adverse-action reason, from the model card.
+    #[derive(ToSchema)]
+    #[schema(as = Reason)]
+    pub struct ReasonDoc {
+        /// A stable code.
+        #[schema(example = "R01")]
+        pub code: String,
+        /// The contract field the reason is about.
+        #[schema(example = "checking_account")]
+        pub feature: String,
+        /// Plain language, fit for a letter to the applicant.
+        #[schema(example = "Checking account balance is low or negative")]
+        pub description: String,
     }
 
     /// A decision as the log holds it.

@@ -67,6 +67,16 @@ impl Outcome {
     }
 }
 
+/// One principal reason for a decline (ECOA / Regulation B §1002.9): a
+/// feature of the application that raised its probability of default, with
+/// the model card's stable code and plain-language description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub feature: String,
+    pub description: String,
+}
+
 /// What the model concluded about an application: the part of a decision
 /// that the cache keeps and that a cache hit serves again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +86,11 @@ pub struct Verdict {
     /// form (see [`Verdict::from_model`]).
     pub probability_of_default: f64,
     pub model_version: String,
+    /// The principal reasons of a decline, most important first, at most
+    /// four; empty for an approval. A decision logged before reasons
+    /// existed reads back with none.
+    #[serde(default)]
+    pub reasons: Vec<Reason>,
 }
 
 impl Verdict {
@@ -91,6 +106,7 @@ impl Verdict {
                 .parse()
                 .expect("an f32's decimal form parses as f64"),
             model_version: model_version.to_owned(),
+            reasons: Vec::new(),
         }
     }
 }
@@ -233,6 +249,7 @@ mod tests {
                 decision: Outcome::Approve,
                 probability_of_default: 0.1834,
                 model_version: "german-credit-2026.11.0".to_owned(),
+                reasons: Vec::new(),
             },
         };
         assert_eq!(
@@ -241,7 +258,8 @@ mod tests {
                 "decision_id": "0193a7c2-5d1e-7c4b-9a51-2f0e7d3c1b22",
                 "decision": "approve",
                 "probability_of_default": 0.1834,
-                "model_version": "german-credit-2026.11.0"
+                "model_version": "german-credit-2026.11.0",
+                "reasons": []
             })
         );
     }

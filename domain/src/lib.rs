@@ -14,7 +14,8 @@ pub mod ports;
 pub use application::{Application, FIELD_COUNT, FieldError, FieldSpec};
 pub use cache_key::CacheKey;
 pub use decision::{
-    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict,
+    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Reason, Source,
+    Verdict,
 };
 pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Served};
 pub use ports::{

@@ -30,7 +30,8 @@
 //!     record exists.
 //!   - Records read back equal what was appended.
 //! - **[`Scorer`]** is pure computation: one probability of default per
-//!   application, in order, or a [`ScoringError`] (the client gets 503).
+//!   application, in order, or a [`ScoringError`] (the client gets 503);
+//!   `explain` gives a declined application's reasons from the same model.
 //!
 //! # Why `dyn` and `async_trait`
 //!
@@ -45,7 +46,7 @@ use thiserror::Error;
 
 use crate::application::Application;
 use crate::cache_key::CacheKey;
-use crate::decision::{DecisionId, DecisionPage, DecisionRecord, Verdict};
+use crate::decision::{DecisionId, DecisionPage, DecisionRecord, Reason, Verdict};
 
 #[derive(Debug, Error)]
 pub enum CacheError {
@@ -127,4 +128,7 @@ pub trait Scorer: Send + Sync {
     fn model(&self) -> &ModelInfo;
     /// The probability of default of each application, in order.
     fn score(&self, applications: &[Application]) -> Result<Vec<f32>, ScoringError>;
+    /// The principal reasons a declined application was declined, from the
+    /// model itself: most important first, at most four.
+    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError>;
 }

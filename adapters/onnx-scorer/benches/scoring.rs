@@ -1,5 +1,6 @@
 //! How long the model takes to score one application, a batch of 64 and a
-//! batch of 1,000 (the golden applications), feature encoding included.
+//! batch of 1,000 (the golden applications), feature encoding included; and
+//! to score and explain declines, one and 1,000.
 //!
 //!     cargo bench -p onnx-scorer --bench scoring
 //!
@@ -37,11 +38,40 @@ fn scoring(c: &mut Criterion) {
     group.finish();
 }
 
+/// Scoring plus the reasons of a decline, as the flow does for a miss.
+fn reasons(c: &mut Criterion) {
+    let scorer = OnnxScorer::built_in().expect("the built-in model loads");
+    let threshold = scorer.model().threshold;
+    let applications = golden_applications();
+    let declines: Vec<Application> = applications
+        .into_iter()
+        .filter(|application| {
+            scorer.score(std::slice::from_ref(application)).unwrap()[0] >= threshold
+        })
+        .cycle()
+        .take(1000)
+        .collect();
+    let mut group = c.benchmark_group("score and explain declines");
+    for size in [1usize, 1000] {
+        let batch = &declines[..size];
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), batch, |b, batch| {
+            b.iter(|| {
+                scorer.score(black_box(batch)).unwrap();
+                for application in batch {
+                    black_box(scorer.explain(application).unwrap());
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 fn loading(c: &mut Criterion) {
     c.bench_function("load built-in model", |b| {
         b.iter(|| OnnxScorer::built_in().unwrap())
     });
 }
 
-criterion_group!(benches, scoring, loading);
+criterion_group!(benches, scoring, reasons, loading);
 criterion_main!(benches);

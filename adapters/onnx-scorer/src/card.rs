@@ -17,6 +17,25 @@ pub struct Card {
     pub threshold: f32,
     pub model: CardModel,
     pub features: Vec<CardFeature>,
+    /// How reasons are given; a card without it is refused.
+    pub reasons: Option<ReasonRules>,
+}
+
+/// How a decline's reasons are chosen (the training side's rules).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReasonRules {
+    pub at_most: usize,
+    /// A feature is a reason only if it raised the log-odds by more than this.
+    pub min_logit: f32,
+    /// From this age on, age is never a reason.
+    pub age_never_a_reason_from: u8,
+}
+
+/// A feature's adverse-action reason.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CardReason {
+    pub code: String,
+    pub description: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +49,9 @@ pub struct CardFeature {
     pub name: String,
     pub kind: String,
     pub encoding: Value,
+    pub reason: Option<CardReason>,
+    /// The value reasons are measured from: the lowest probability of default.
+    pub most_favourable: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +77,69 @@ impl Card {
             ));
         }
         card.check_features(&expected_features())?;
+        card.check_reasons()?;
         Ok((card, whole))
+    }
+
+    /// Every feature must have a reason and a most favourable value, and the
+    /// card the rules of reasons: without them a decline cannot say why.
+    fn check_reasons(&self) -> Result<(), String> {
+        let Some(rules) = &self.reasons else {
+            return Err("it has no `reasons` rules: a decline could not say why".to_owned());
+        };
+        if rules.at_most == 0 {
+            return Err("its `reasons.at_most` is 0".to_owned());
+        }
+        for feature in &self.features {
+            match &feature.reason {
+                Some(reason)
+                    if !reason.code.trim().is_empty() && !reason.description.trim().is_empty() => {}
+                _ => {
+                    return Err(format!(
+                        "feature {} has no reason code and description",
+                        feature.name
+                    ));
+                }
+            }
+            if feature.most_favourable.is_none() {
+                return Err(format!(
+                    "feature {} has no most favourable value",
+                    feature.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The feature numbers of the most favourable values, in input order.
+    pub fn references(&self) -> Result<Vec<f32>, String> {
+        self.features
+            .iter()
+            .map(|feature| {
+                let value = feature.most_favourable.as_ref().expect("checked at parse");
+                let unusable = || {
+                    format!(
+                        "feature {}'s most favourable value {value} is not one of its values",
+                        feature.name
+                    )
+                };
+                match feature.kind.as_str() {
+                    "categorical" | "boolean" => {
+                        let codes: Vec<CardCode> = serde_json::from_value(feature.encoding.clone())
+                            .map_err(|e| e.to_string())?;
+                        codes
+                            .iter()
+                            .find(|code| code.value == *value)
+                            .map(|code| f32::from(code.code))
+                            .ok_or_else(unusable)
+                    }
+                    _ => value
+                        .as_f64()
+                        .map(|number| number as f32)
+                        .ok_or_else(unusable),
+                }
+            })
+            .collect()
     }
 
     fn check_features(&self, expected: &[ExpectedFeature]) -> Result<(), String> {
@@ -156,6 +240,47 @@ mod tests {
             Card::parse(&text).unwrap_err(),
             "feature credit_amount is of kind integer, the contract's is number"
         );
+    }
+
+    #[test]
+    fn a_card_without_reasons_is_refused_naming_what_is_missing() {
+        let text = edited(|card| {
+            card["features"][2]
+                .as_object_mut()
+                .unwrap()
+                .remove("reason");
+        });
+        assert_eq!(
+            Card::parse(&text).unwrap_err(),
+            "feature credit_history has no reason code and description"
+        );
+        let text = edited(|card| {
+            card["features"][11]
+                .as_object_mut()
+                .unwrap()
+                .remove("most_favourable");
+        });
+        assert_eq!(
+            Card::parse(&text).unwrap_err(),
+            "feature age_years has no most favourable value"
+        );
+        let text = edited(|card| {
+            card.as_object_mut().unwrap().remove("reasons");
+        });
+        assert!(
+            Card::parse(&text)
+                .unwrap_err()
+                .starts_with("it has no `reasons` rules")
+        );
+    }
+
+    #[test]
+    fn references_are_feature_numbers() {
+        let (card, _) = Card::parse(BUILT_IN).unwrap();
+        let references = card.references().unwrap();
+        assert_eq!(references[0], 3.0, "checking_account: none");
+        assert_eq!(references[11], 75.0, "age_years: the oldest in training");
+        assert_eq!(references[17], 1.0, "telephone: true");
     }
 
     #[test]

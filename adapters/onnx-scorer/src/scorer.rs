@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use domain::{Application, ModelInfo, Scorer, ScoringError};
+use domain::{Application, ModelInfo, Reason, Scorer, ScoringError};
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
-use crate::card::Card;
+use crate::card::{Card, ReasonRules};
 use crate::error::ModelLoadError;
 use crate::features::{FEATURE_COUNT, encode};
 
@@ -23,6 +23,22 @@ type Plan = Arc<TypedSimplePlan>;
 pub struct OnnxScorer {
     plan: Plan,
     info: ModelInfo,
+    reasons: Arc<Reasons>,
+}
+
+/// What a decline's reasons are made of, from the card: each feature's most
+/// favourable value (as a feature number), its reason, and the rules.
+struct Reasons {
+    references: [f32; FEATURE_COUNT],
+    of_feature: Vec<Reason>,
+    rules: ReasonRules,
+    age: usize,
+}
+
+/// The model's two outputs for a set of feature vectors.
+struct Scores {
+    probabilities: Vec<f32>,
+    logits: Vec<f32>,
 }
 
 impl OnnxScorer {
@@ -77,6 +93,27 @@ impl OnnxScorer {
                 model_path.display()
             )));
         }
+        let invalid_model = |reason: String| ModelLoadError::InvalidModel {
+            path: model_path.to_owned(),
+            reason,
+        };
+        let references: [f32; FEATURE_COUNT] = parsed
+            .references()
+            .map_err(invalid_card)?
+            .try_into()
+            .expect("the card has one feature per input, checked at parse");
+        let of_feature = parsed
+            .features
+            .iter()
+            .map(|feature| {
+                let reason = feature.reason.as_ref().expect("checked at parse");
+                Reason {
+                    code: reason.code.clone(),
+                    feature: feature.name.clone(),
+                    description: reason.description.clone(),
+                }
+            })
+            .collect();
         let scorer = Self {
             plan,
             info: ModelInfo {
@@ -84,19 +121,32 @@ impl OnnxScorer {
                 threshold: parsed.threshold,
                 card: card_json,
             },
+            reasons: Arc::new(Reasons {
+                references,
+                of_feature,
+                rules: parsed.reasons.expect("checked at parse"),
+                age: Application::FIELDS
+                    .iter()
+                    .position(|field| field.name == "age_years")
+                    .expect("an application has an age"),
+            }),
         };
         // A graph can be valid ONNX and still not take our input: try it once.
         scorer
-            .score_features(&[[0.0; FEATURE_COUNT]])
-            .map_err(|error| ModelLoadError::InvalidModel {
-                path: model_path.to_owned(),
-                reason: error.0,
-            })?;
+            .run(&[[0.0; FEATURE_COUNT]])
+            .map_err(|error| invalid_model(error.0))?;
+        scorer.check_age_rule().map_err(invalid_model)?;
         Ok(scorer)
     }
 
     /// The probability of default for each feature vector.
     pub fn score_features(&self, rows: &[[f32; FEATURE_COUNT]]) -> Result<Vec<f32>, ScoringError> {
+        self.run(rows).map(|scores| scores.probabilities)
+    }
+
+    /// Both outputs: the probability of default and its log-odds, checked to
+    /// be one and the same (the sigmoid of the one is the other).
+    fn run(&self, rows: &[[f32; FEATURE_COUNT]]) -> Result<Scores, ScoringError> {
         let flat: Vec<f32> = rows.iter().flatten().copied().collect();
         let input = Tensor::from_shape(&[rows.len(), FEATURE_COUNT], &flat)
             .map_err(|error| ScoringError(error.to_string()))?;
@@ -104,26 +154,102 @@ impl OnnxScorer {
             .plan
             .run(tvec!(input.into()))
             .map_err(|error| ScoringError(format!("{error:#}")))?;
-        let output = outputs
-            .first()
-            .ok_or_else(|| ScoringError("the model has no output".to_owned()))?;
-        let probabilities = output
-            .to_plain_array_view::<f32>()
-            .map_err(|error| ScoringError(format!("the output is not f32: {error}")))?;
-        let probabilities: Vec<f32> = probabilities.iter().copied().collect();
-        if probabilities.len() != rows.len() {
-            return Err(ScoringError(format!(
-                "the model gave {} outputs for {} applications",
-                probabilities.len(),
-                rows.len()
-            )));
-        }
+        let column = |index: usize, name: &str| -> Result<Vec<f32>, ScoringError> {
+            let output = outputs
+                .get(index)
+                .ok_or_else(|| ScoringError(format!("the model has no output {index} ({name})")))?;
+            let values: Vec<f32> = output
+                .to_plain_array_view::<f32>()
+                .map_err(|error| ScoringError(format!("the {name} output is not f32: {error}")))?
+                .iter()
+                .copied()
+                .collect();
+            if values.len() != rows.len() {
+                return Err(ScoringError(format!(
+                    "the model gave {} {name} values for {} applications",
+                    values.len(),
+                    rows.len()
+                )));
+            }
+            Ok(values)
+        };
+        let probabilities = column(0, "probability_of_default")?;
+        let logits = column(1, "logit")?;
         if let Some(bad) = probabilities.iter().find(|p| !(0.0..=1.0).contains(*p)) {
             return Err(ScoringError(format!(
                 "the model gave {bad}, not a probability"
             )));
         }
-        Ok(probabilities)
+        if let Some((p, l)) = probabilities
+            .iter()
+            .zip(&logits)
+            .find(|(p, l)| (**p - 1.0 / (1.0 + (-**l).exp())).abs() > 1e-4)
+        {
+            return Err(ScoringError(format!(
+                "the model's second output is not the log-odds of its first ({l} for {p})"
+            )));
+        }
+        Ok(Scores {
+            probabilities,
+            logits,
+        })
+    }
+
+    /// The reasons of one feature vector: each feature set in turn to its
+    /// most favourable value, in one run of the model; those whose value
+    /// raised the log-odds the most, most first (ties in feature order).
+    pub fn explain_features(
+        &self,
+        row: &[f32; FEATURE_COUNT],
+    ) -> Result<Vec<Reason>, ScoringError> {
+        let reasons = &self.reasons;
+        let mut rows = vec![*row; FEATURE_COUNT + 1];
+        for (feature, reference) in reasons.references.iter().enumerate() {
+            rows[feature + 1][feature] = *reference;
+        }
+        let logits = self.run(&rows)?.logits;
+        let elderly = row[reasons.age] >= f32::from(reasons.rules.age_never_a_reason_from);
+        let mut raised: Vec<(usize, f32)> = (0..FEATURE_COUNT)
+            .map(|feature| (feature, logits[0] - logits[feature + 1]))
+            .filter(|&(feature, by)| {
+                by > reasons.rules.min_logit && !(elderly && feature == reasons.age)
+            })
+            .collect();
+        raised.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(raised
+            .into_iter()
+            .take(reasons.rules.at_most)
+            .map(|(feature, _)| reasons.of_feature[feature].clone())
+            .collect())
+    }
+
+    /// Regulation B §1002.6(b)(2)(ii): the model must never value an age at
+    /// or past the card's elderly age below any younger age. Checked over
+    /// every allowed age, all else at its most favourable value.
+    fn check_age_rule(&self) -> Result<(), String> {
+        let reasons = &self.reasons;
+        let ages: Vec<u8> =
+            (domain::fields::AgeYears::MIN..=domain::fields::AgeYears::MAX).collect();
+        let rows: Vec<[f32; FEATURE_COUNT]> = ages
+            .iter()
+            .map(|&age| {
+                let mut row = reasons.references;
+                row[reasons.age] = f32::from(age);
+                row
+            })
+            .collect();
+        let logits = self.run(&rows).map_err(|error| error.0)?.logits;
+        let mut lowest_younger = f32::INFINITY;
+        for (&age, &logit) in ages.iter().zip(&logits) {
+            if age >= reasons.rules.age_never_a_reason_from && logit > lowest_younger + 1e-6 {
+                return Err(format!(
+                    "its age term favours the young: age {age} has log-odds {logit}, above the \
+                     {lowest_younger} of a younger age (Regulation B §1002.6(b)(2)(ii))"
+                ));
+            }
+            lowest_younger = lowest_younger.min(logit);
+        }
+        Ok(())
     }
 }
 
@@ -135,6 +261,10 @@ impl Scorer for OnnxScorer {
     fn score(&self, applications: &[Application]) -> Result<Vec<f32>, ScoringError> {
         let rows: Vec<[f32; FEATURE_COUNT]> = applications.iter().map(encode).collect();
         self.score_features(&rows)
+    }
+
+    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError> {
+        self.explain_features(&encode(application))
     }
 }
 

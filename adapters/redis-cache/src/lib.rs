@@ -154,7 +154,16 @@ fn entry_of(value: Value) -> CacheEntry {
         },
         other => return CacheEntry::Unreadable(format!("a {:?} value", other.kind())),
     };
-    match serde_json::from_str::<Verdict>(&text) {
+    // An entry written before verdicts carried reasons is not served: a
+    // decline from it would give no reason. The flow scores and overwrites it.
+    let stored: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(stored) => stored,
+        Err(error) => return CacheEntry::Unreadable(format!("not JSON: {error}")),
+    };
+    if stored.get("reasons").is_none() {
+        return CacheEntry::Unreadable("a verdict written before reasons existed".to_owned());
+    }
+    match serde_json::from_value::<Verdict>(stored) {
         Ok(verdict) => CacheEntry::Found(verdict),
         Err(error) => CacheEntry::Unreadable(format!("not a verdict: {error}")),
     }
@@ -178,5 +187,10 @@ mod tests {
         let verdict = Verdict::from_model(0.25, 0.5, "v1");
         let stored = Value::from(serde_json::to_string(&verdict).unwrap());
         assert_eq!(entry_of(stored), CacheEntry::Found(verdict));
+        // Written before reasons existed: unreadable, so scored again.
+        let older = Value::from(
+            r#"{"decision":"decline","probability_of_default":0.7,"model_version":"v1"}"#,
+        );
+        assert!(matches!(entry_of(older), CacheEntry::Unreadable(_)));
     }
 }

@@ -13,7 +13,7 @@ use thiserror::Error;
 use crate::application::Application;
 use crate::cache_key::CacheKey;
 use crate::decision::{
-    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Source, Verdict,
+    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict,
     now_for_log,
 };
 use crate::ports::{
@@ -124,7 +124,11 @@ impl DecisionFlow {
             }
             let mut fresh = Vec::with_capacity(misses.len());
             for (&i, probability) in misses.iter().zip(probabilities) {
-                let verdict = Verdict::from_model(probability, model.threshold, &model.version);
+                let mut verdict = Verdict::from_model(probability, model.threshold, &model.version);
+                // A decline says why; the reasons are cached with it.
+                if verdict.decision == Outcome::Decline {
+                    verdict.reasons = self.scorer.explain(&applications[i])?;
+                }
                 fresh.push((keys[i].clone(), verdict.clone()));
                 verdicts[i] = Some(verdict);
             }

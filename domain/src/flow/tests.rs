@@ -9,7 +9,7 @@ use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use super::*;
-use crate::decision::Outcome;
+use crate::decision::{Outcome, Reason};
 use crate::ports::{MockDecisionCache, MockDecisionStore, MockScorer};
 
 const VERSION: &str = "test-model-1";
@@ -26,8 +26,22 @@ fn key(application: &Application) -> CacheKey {
     CacheKey::for_application(VERSION, application)
 }
 
+/// The reason every test scorer gives for a decline.
+fn test_reason() -> Reason {
+    Reason {
+        code: "R01".to_owned(),
+        feature: "checking_account".to_owned(),
+        description: "Checking account balance is low or negative".to_owned(),
+    }
+}
+
+/// The verdict the flow makes of a probability: a decline with the test reason.
 fn verdict(probability: f32) -> Verdict {
-    Verdict::from_model(probability, THRESHOLD, VERSION)
+    let mut verdict = Verdict::from_model(probability, THRESHOLD, VERSION);
+    if verdict.decision == Outcome::Decline {
+        verdict.reasons = vec![test_reason()];
+    }
+    verdict
 }
 
 fn scorer() -> MockScorer {
@@ -37,6 +51,9 @@ fn scorer() -> MockScorer {
         threshold: THRESHOLD,
         card: Value::Null,
     });
+    scorer
+        .expect_explain()
+        .returning(|_| Ok(vec![test_reason()]));
     scorer
 }
 
@@ -415,4 +432,58 @@ async fn reads_of_the_log_go_to_the_store() {
 
     assert_eq!(service.record(id).await.unwrap(), None);
     assert_eq!(service.records(10, Some(id)).await.unwrap().items, vec![]);
+}
+
+#[tokio::test]
+async fn a_decline_carries_the_models_reasons_and_an_approval_none() {
+    let (approved, declined) = (application(30), application(40));
+    let mut scorer = MockScorer::new();
+    scorer.expect_model().return_const(ModelInfo {
+        version: VERSION.to_owned(),
+        threshold: THRESHOLD,
+        card: Value::Null,
+    });
+    scorer.expect_score().returning(|_| Ok(vec![0.1, 0.9]));
+    let asked = declined.clone();
+    scorer
+        .expect_explain()
+        .withf(move |application| *application == asked)
+        .times(1)
+        .returning(|_| Ok(vec![test_reason()]));
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .returning(|keys| Ok(vec![CacheEntry::Missing; keys.len()]));
+    cache
+        .expect_write()
+        .withf(|entries| entries[0].1.reasons.is_empty() && entries[1].1.reasons == [test_reason()])
+        .times(1)
+        .returning(|_| Ok(()));
+    let store = store_expecting(|records| {
+        assert_eq!(records[1].response.verdict.reasons, vec![test_reason()]);
+    });
+    let served = service(Some(cache), store, scorer)
+        .decide_all(vec![approved, declined])
+        .await
+        .unwrap();
+    assert_eq!(served[0].decision.verdict.reasons, vec![]);
+    assert_eq!(served[1].decision.verdict.reasons, vec![test_reason()]);
+}
+
+#[tokio::test]
+async fn a_model_that_cannot_explain_a_decline_returns_no_decision() {
+    let mut scorer = MockScorer::new();
+    scorer.expect_model().return_const(ModelInfo {
+        version: VERSION.to_owned(),
+        threshold: THRESHOLD,
+        card: Value::Null,
+    });
+    scorer.expect_score().returning(|_| Ok(vec![0.9]));
+    scorer
+        .expect_explain()
+        .returning(|_| Err(ScoringError("no reasons".to_owned())));
+    let result = service(None, store_never_called(), scorer)
+        .decide(application(40))
+        .await;
+    assert!(matches!(result, Err(DecideError::ModelUnavailable(_))));
 }

@@ -26,6 +26,8 @@ pub struct Golden {
     pub application: Value,
     pub features: Vec<f32>,
     pub probability_of_default: f32,
+    /// The reason codes the training side gives (empty for an approval).
+    pub reasons: Vec<String>,
 }
 
 /// The 1,000 golden rows of `model/golden-vectors.json`.
@@ -47,6 +49,12 @@ pub fn golden_rows() -> &'static [Golden] {
                     .map(|v| v.as_f64().unwrap() as f32)
                     .collect(),
                 probability_of_default: row["probability_of_default"].as_f64().unwrap() as f32,
+                reasons: row["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|code| code.as_str().unwrap().to_owned())
+                    .collect(),
             })
             .collect()
     })

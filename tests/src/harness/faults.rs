@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, ModelInfo, Scorer, ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, ModelInfo, Reason, Scorer, ScoringError, StoreError, Verdict,
 };
 
 /// A decision log that is down.
@@ -58,6 +58,11 @@ impl Scorer for BrokenScorer {
         &self.0
     }
     fn score(&self, _: &[Application]) -> Result<Vec<f32>, ScoringError> {
+        Err(ScoringError(
+            "the model's runtime failed (test fault)".to_owned(),
+        ))
+    }
+    fn explain(&self, _: &Application) -> Result<Vec<Reason>, ScoringError> {
         Err(ScoringError(
             "the model's runtime failed (test fault)".to_owned(),
         ))

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, ModelInfo, Scorer, ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, ModelInfo, Reason, Scorer, ScoringError, StoreError, Verdict,
 };
 
 /// One call the decision flow made, in the order calls were made across all
@@ -166,5 +166,10 @@ impl Scorer for SpyScorer {
         self.order.push(Call::Score);
         self.scored.lock().unwrap().push(applications.to_vec());
         self.inner.score(applications)
+    }
+
+    /// Passed through unrecorded: reasons are part of scoring a decline.
+    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError> {
+        self.inner.explain(application)
     }
 }

@@ -138,6 +138,23 @@ mod memory_only {
     }
 
     #[tokio::test]
+    async fn a_batch_gives_each_decline_its_reasons() {
+        let app = TestApp::on_memory().await;
+        let rows = crate::harness::data::golden_rows();
+        let applications: Vec<Value> = rows.iter().map(|row| row.application.clone()).collect();
+        let decisions = decisions_of(app.post_batch(&applications).await).await;
+        for (i, (decision, row)) in decisions.iter().zip(rows).enumerate() {
+            let codes: Vec<&str> = decision["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|reason| reason["code"].as_str().unwrap())
+                .collect();
+            assert_eq!(codes, row.reasons, "row {i}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_thousand_is_decided() {
         let app = TestApp::on_memory().await;
         let applications = vec![example_application(); 1000];

@@ -216,7 +216,42 @@ pub async fn a_different_application_misses(app: &TestApp) {
     assert_ne!(keys[0], keys[1]);
 }
 
+/// A decline's reasons are cached with its verdict: the hit after it says
+/// the same, and the log keeps them in each response.
+pub async fn a_hit_gives_the_same_reasons_as_the_miss_before_it(app: &TestApp) {
+    let declined = crate::harness::data::golden_rows()
+        .iter()
+        .find(|row| !row.reasons.is_empty())
+        .expect("a golden decline");
+    let first: Value = app
+        .post_decision(&declined.application)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = app.post_decision(&declined.application).await;
+    assert_eq!(
+        header(&second, "cache-status").as_deref(),
+        Some("credit-decisions; hit")
+    );
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["decision"], "decline");
+    let codes: Vec<&str> = first["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reason| reason["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, declined.reasons);
+    assert_eq!(second["reasons"], first["reasons"]);
+    let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
+    for record in page["items"].as_array().unwrap() {
+        assert_eq!(record["response"]["reasons"], first["reasons"]);
+    }
+}
+
 on_both_backends!(
+    a_hit_gives_the_same_reasons_as_the_miss_before_it,
     two_identical_posts_are_scored_once_and_logged_twice,
     key_order_and_number_format_do_not_change_the_cache_key,
     a_different_application_misses,

@@ -30,6 +30,16 @@ fn verdict(probability: f64) -> Verdict {
         },
         probability_of_default: probability,
         model_version: "contract-test".to_owned(),
+        // A decline's reasons are part of what a cache keeps.
+        reasons: if probability < 0.5 {
+            Vec::new()
+        } else {
+            vec![domain::Reason {
+                code: "R02".to_owned(),
+                feature: "duration_months".to_owned(),
+                description: "Loan duration is long".to_owned(),
+            }]
+        },
     }
 }
 
