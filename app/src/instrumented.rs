@@ -109,7 +109,7 @@ impl Scorer for InstrumentedScorer {
         result
     }
 
-    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError> {
-        self.inner.explain(application)
+    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
+        self.inner.explain(declined)
     }
 }

@@ -128,7 +128,7 @@ pub trait Scorer: Send + Sync {
     fn model(&self) -> &ModelInfo;
     /// The probability of default of each application, in order.
     fn score(&self, applications: &[Application]) -> Result<Vec<f32>, ScoringError>;
-    /// The principal reasons a declined application was declined, from the
-    /// model itself: most important first, at most four.
-    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError>;
+    /// The principal reasons each declined application was declined, from
+    /// the model itself: most important first, at most four; in order.
+    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError>;
 }

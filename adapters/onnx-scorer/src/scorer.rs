@@ -195,19 +195,36 @@ impl OnnxScorer {
         })
     }
 
-    /// The reasons of one feature vector: each feature set in turn to its
-    /// most favourable value, in one run of the model; those whose value
-    /// raised the log-odds the most, most first (ties in feature order).
+    /// The reasons of each feature vector, in one run of the model: each
+    /// vector as it is and with each feature in turn set to its most
+    /// favourable value; the features whose value raised the log-odds the
+    /// most, most first (ties in feature order).
     pub fn explain_features(
         &self,
-        row: &[f32; FEATURE_COUNT],
-    ) -> Result<Vec<Reason>, ScoringError> {
+        rows: &[[f32; FEATURE_COUNT]],
+    ) -> Result<Vec<Vec<Reason>>, ScoringError> {
+        const VARIANTS: usize = FEATURE_COUNT + 1;
         let reasons = &self.reasons;
-        let mut rows = vec![*row; FEATURE_COUNT + 1];
-        for (feature, reference) in reasons.references.iter().enumerate() {
-            rows[feature + 1][feature] = *reference;
+        let mut variants = Vec::with_capacity(rows.len() * VARIANTS);
+        for row in rows {
+            variants.push(*row);
+            for (feature, reference) in reasons.references.iter().enumerate() {
+                let mut variant = *row;
+                variant[feature] = *reference;
+                variants.push(variant);
+            }
         }
-        let logits = self.run(&rows)?.logits;
+        let logits = self.run(&variants)?.logits;
+        Ok(rows
+            .iter()
+            .zip(logits.chunks(VARIANTS))
+            .map(|(row, logits)| self.reasons_of(row, logits))
+            .collect())
+    }
+
+    /// The reasons of one row from its log-odds and those of its variants.
+    fn reasons_of(&self, row: &[f32; FEATURE_COUNT], logits: &[f32]) -> Vec<Reason> {
+        let reasons = &self.reasons;
         let elderly = row[reasons.age] >= f32::from(reasons.rules.age_never_a_reason_from);
         let mut raised: Vec<(usize, f32)> = (0..FEATURE_COUNT)
             .map(|feature| (feature, logits[0] - logits[feature + 1]))
@@ -216,11 +233,11 @@ impl OnnxScorer {
             })
             .collect();
         raised.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(raised
+        raised
             .into_iter()
             .take(reasons.rules.at_most)
             .map(|(feature, _)| reasons.of_feature[feature].clone())
-            .collect())
+            .collect()
     }
 
     /// Regulation B §1002.6(b)(2)(ii): the model must never value an age at
@@ -263,8 +280,9 @@ impl Scorer for OnnxScorer {
         self.score_features(&rows)
     }
 
-    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError> {
-        self.explain_features(&encode(application))
+    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
+        let rows: Vec<[f32; FEATURE_COUNT]> = declined.iter().map(encode).collect();
+        self.explain_features(&rows)
     }
 }
 

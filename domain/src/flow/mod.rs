@@ -122,13 +122,37 @@ impl DecisionFlow {
                 ))
                 .into());
             }
-            let mut fresh = Vec::with_capacity(misses.len());
-            for (&i, probability) in misses.iter().zip(probabilities) {
-                let mut verdict = Verdict::from_model(probability, model.threshold, &model.version);
-                // A decline says why; the reasons are cached with it.
-                if verdict.decision == Outcome::Decline {
-                    verdict.reasons = self.scorer.explain(&applications[i])?;
+            let mut scored: Vec<Verdict> = probabilities
+                .into_iter()
+                .map(|probability| {
+                    Verdict::from_model(probability, model.threshold, &model.version)
+                })
+                .collect();
+            // A decline says why; the reasons are cached with it. All the
+            // declines of a batch are explained together.
+            let declined: Vec<usize> = (0..scored.len())
+                .filter(|&k| scored[k].decision == Outcome::Decline)
+                .collect();
+            if !declined.is_empty() {
+                let to_explain: Vec<Application> = declined
+                    .iter()
+                    .map(|&k| applications[misses[k]].clone())
+                    .collect();
+                let reasons = self.scorer.explain(&to_explain)?;
+                if reasons.len() != declined.len() {
+                    return Err(ScoringError(format!(
+                        "{} sets of reasons for {} declines",
+                        reasons.len(),
+                        declined.len()
+                    ))
+                    .into());
                 }
+                for (k, reasons) in declined.into_iter().zip(reasons) {
+                    scored[k].reasons = reasons;
+                }
+            }
+            let mut fresh = Vec::with_capacity(misses.len());
+            for (&i, verdict) in misses.iter().zip(scored) {
                 fresh.push((keys[i].clone(), verdict.clone()));
                 verdicts[i] = Some(verdict);
             }

@@ -53,7 +53,7 @@ fn scorer() -> MockScorer {
     });
     scorer
         .expect_explain()
-        .returning(|_| Ok(vec![test_reason()]));
+        .returning(|declined| Ok(vec![vec![test_reason()]; declined.len()]));
     scorer
 }
 
@@ -447,9 +447,9 @@ async fn a_decline_carries_the_models_reasons_and_an_approval_none() {
     let asked = declined.clone();
     scorer
         .expect_explain()
-        .withf(move |application| *application == asked)
+        .withf(move |declined| declined == [asked.clone()])
         .times(1)
-        .returning(|_| Ok(vec![test_reason()]));
+        .returning(|_| Ok(vec![vec![test_reason()]]));
     let mut cache = MockDecisionCache::new();
     cache
         .expect_read()

@@ -62,7 +62,7 @@ impl Scorer for BrokenScorer {
             "the model's runtime failed (test fault)".to_owned(),
         ))
     }
-    fn explain(&self, _: &Application) -> Result<Vec<Reason>, ScoringError> {
+    fn explain(&self, _: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
         Err(ScoringError(
             "the model's runtime failed (test fault)".to_owned(),
         ))

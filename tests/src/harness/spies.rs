@@ -169,7 +169,7 @@ impl Scorer for SpyScorer {
     }
 
     /// Passed through unrecorded: reasons are part of scoring a decline.
-    fn explain(&self, application: &Application) -> Result<Vec<Reason>, ScoringError> {
-        self.inner.explain(application)
+    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
+        self.inner.explain(declined)
     }
 }

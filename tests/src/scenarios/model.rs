@@ -103,8 +103,9 @@ fn tract_gives_every_golden_decline_the_training_sides_reasons() {
         }
         declines += 1;
         let codes: Vec<String> = scorer
-            .explain(&application(row))
+            .explain(&[application(row)])
             .unwrap()
+            .remove(0)
             .into_iter()
             .map(|reason| reason.code)
             .collect();
