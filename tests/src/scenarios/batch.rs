@@ -144,12 +144,7 @@ mod memory_only {
         let applications: Vec<Value> = rows.iter().map(|row| row.application.clone()).collect();
         let decisions = decisions_of(app.post_batch(&applications).await).await;
         for (i, (decision, row)) in decisions.iter().zip(rows).enumerate() {
-            let codes: Vec<&str> = decision["reasons"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|reason| reason["code"].as_str().unwrap())
-                .collect();
+            let codes = crate::scenarios::reason_codes(decision);
             assert_eq!(codes, row.reasons, "row {i}");
         }
     }

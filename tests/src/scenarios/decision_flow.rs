@@ -236,12 +236,7 @@ pub async fn a_hit_gives_the_same_reasons_as_the_miss_before_it(app: &TestApp) {
     );
     let second: Value = second.json().await.unwrap();
     assert_eq!(first["decision"], "decline");
-    let codes: Vec<&str> = first["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|reason| reason["code"].as_str().unwrap())
-        .collect();
+    let codes = crate::scenarios::reason_codes(&first);
     assert_eq!(codes, declined.reasons);
     assert_eq!(second["reasons"], first["reasons"]);
     let page: Value = app.get("/v1/decisions").await.json().await.unwrap();

@@ -266,6 +266,13 @@ async fn a_database_of_the_first_release_is_migrated_in_place_with_its_rows() {
     let _ = db.close().await;
 }
 
+/// Groups and a queue large enough that nothing is refused.
+const ROOMY: GroupSettings = GroupSettings {
+    queue_rows: 1_000,
+    max_group_rows: 1_000,
+    writers: 2,
+};
+
 /// A log whose group commit is sized by the test.
 async fn log_with_groups(
     real: &RealBackends,
@@ -299,17 +306,7 @@ async fn rows_of(url: &str, records: &[domain::DecisionRecord]) -> Vec<usize> {
 async fn concurrent_appends_share_commits_and_each_returns_after_its_own() {
     let real = RealBackends::create().await;
     let url = real.database().url.clone();
-    let log = Arc::new(
-        log_with_groups(
-            &real,
-            GroupSettings {
-                queue_rows: 1_000,
-                max_group_rows: 1_000,
-                writers: 2,
-            },
-        )
-        .await,
-    );
+    let log = Arc::new(log_with_groups(&real, ROOMY).await);
     let before = log.commits();
     let appends: Vec<_> = (0..64)
         .map(|_| {
@@ -334,17 +331,7 @@ async fn concurrent_appends_share_commits_and_each_returns_after_its_own() {
 async fn a_failed_commit_fails_exactly_the_appends_in_it() {
     let real = RealBackends::create().await;
     let url = real.database().url.clone();
-    let log = Arc::new(
-        log_with_groups(
-            &real,
-            GroupSettings {
-                queue_rows: 1_000,
-                max_group_rows: 1_000,
-                writers: 2,
-            },
-        )
-        .await,
-    );
+    let log = Arc::new(log_with_groups(&real, ROOMY).await);
     let taken = record(Source::Model);
     log.append(std::slice::from_ref(&taken)).await.unwrap();
 

@@ -77,3 +77,13 @@ pub fn header(response: &Response, name: &str) -> Option<String> {
         .get(name)
         .map(|value| value.to_str().unwrap().to_owned())
 }
+
+/// The reason codes of a decision body, in order.
+pub fn reason_codes(decision: &Value) -> Vec<&str> {
+    decision["reasons"]
+        .as_array()
+        .expect("a decision has reasons")
+        .iter()
+        .map(|reason| reason["code"].as_str().expect("a reason has a code"))
+        .collect()
+}
