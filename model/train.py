@@ -48,6 +48,8 @@ MIN_REASON_LOGIT = 1e-4
 # age, and the model never values their age below any younger age.
 ELDERLY_AGE = 62
 AGE_RANGE = range(18, 121)
+# Monitoring: numbers are binned at the training deciles (model/README.md).
+DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
 HERE = pathlib.Path(__file__).resolve().parent
 MODEL_FILE = HERE / "credit-model.onnx"
@@ -249,6 +251,76 @@ def check_age_rule(session, references: list[float]) -> None:
             )
 
 
+def decile_edges(values: np.ndarray) -> list[float]:
+    """The training deciles as bin edges: data values (so that no bin between
+    two edges is empty), each once, below the maximum (so the last is not)."""
+    edges = np.unique(np.quantile(values, DECILES, method="lower"))
+    return [float(e) for e in edges if e < values.max()]
+
+
+def bin_of(edges: list[float], values: np.ndarray) -> np.ndarray:
+    """Each value's bin: bins are right-closed, so a value equal to an edge
+    falls in the bin below it (the same rule as domain/src/monitoring)."""
+    return np.searchsorted(np.array(edges), values, side="left")
+
+
+def shares(bins: np.ndarray, count: int) -> list[float]:
+    return [round(float(np.mean(bins == b)), 6) for b in range(count)]
+
+
+def number(value: float) -> str:
+    return f"{value:g}"
+
+
+def numeric_baseline(values: np.ndarray, integer: bool) -> dict:
+    edges = decile_edges(values)
+    lows = [float(values.min())] + edges
+    highs = edges + [float(values.max())]
+    if integer:
+        # Right-closed bins of whole numbers: (9, 12] holds 10 to 12.
+        lows = [lows[0]] + [e + 1 for e in edges]
+        labels = [number(lo) if lo == hi else f"{number(lo)}-{number(hi)}" for lo, hi in zip(lows, highs)]
+    else:
+        labels = [f"{number(lo)}-{number(hi)}" for lo, hi in zip(lows, highs)]
+    expected = shares(bin_of(edges, values), len(labels))
+    return {"edges": edges, "bins": [{"bin": l, "expected": e} for l, e in zip(labels, expected)]}
+
+
+def monitoring_baseline(x: np.ndarray, served: np.ndarray) -> dict:
+    """What monitoring compares the served population with: the training
+    population's share in each bin of every feature and of the score."""
+    features = {}
+    for i, feature in enumerate(FEATURES):
+        if feature["kind"] == "categorical":
+            labels = [value for value, _ in feature["values"]]
+        elif feature["kind"] == "boolean":
+            labels = ["false", "true"]
+        else:
+            features[feature["name"]] = numeric_baseline(x[:, i], feature["kind"] == "integer")
+            continue
+        expected = shares(x[:, i].astype(int), len(labels))
+        features[feature["name"]] = {"bins": [{"bin": l, "expected": e} for l, e in zip(labels, expected)]}
+    # The service sees a probability as the f64 of the f32's shortest decimal form.
+    scores = np.array([float(str(p)) for p in served])
+    edges = decile_edges(scores)
+    bounds = [0.0] + edges + [1.0]
+    expected = shares(bin_of(edges, scores), len(edges) + 1)
+    score = {
+        "edges": edges,
+        "bins": [
+            {"bin": f"{lo:.3f}-{hi:.3f}", "expected": e}
+            for lo, hi, e in zip(bounds, bounds[1:], expected)
+        ],
+    }
+    return {
+        "population": f"the {len(x)} training applications, scored by this model",
+        "binning": "numbers at the training deciles, right-closed (a value equal to an edge falls in "
+        "the bin below it); one bin per categorical value",
+        "score": score,
+        "features": features,
+    }
+
+
 def card_features(references: list[float]) -> list[dict]:
     described = []
     for feature, reference in zip(FEATURES, references):
@@ -333,6 +405,7 @@ def main() -> None:
         },
         "excluded_attributes": EXCLUDED_COLUMNS,
         "features": card_features(references),
+        "baseline": monitoring_baseline(x, served),
         "decision_rule": "approve when probability_of_default < threshold, else decline",
         "threshold": threshold,
         "cost_matrix": {"approve_bad": COST_APPROVE_BAD, "decline_good": COST_DECLINE_GOOD},

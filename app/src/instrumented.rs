@@ -7,7 +7,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, ModelInfo, Reason, Scorer, ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, HourlyTally, LogEntry, ModelInfo, Reason, Scorer, ScoringError,
+    StoreError, Verdict, Window,
 };
 
 use crate::metrics::Metrics;
@@ -66,8 +67,8 @@ impl InstrumentedStore {
 
 #[async_trait]
 impl DecisionStore for InstrumentedStore {
-    async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
-        let result = self.inner.append(records).await;
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        let result = self.inner.append(entries).await;
         self.count("append", result)
     }
 
@@ -83,6 +84,11 @@ impl DecisionStore for InstrumentedStore {
     ) -> Result<DecisionPage, StoreError> {
         let result = self.inner.list(limit, before).await;
         self.count("list", result)
+    }
+
+    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+        let result = self.inner.tally(window).await;
+        self.count("tally", result)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -9,6 +9,7 @@ pub mod cache_key;
 pub mod decision;
 pub mod fields;
 pub mod flow;
+pub mod monitoring;
 pub mod ports;
 
 pub use application::{Application, FIELD_COUNT, FieldError, FieldSpec};
@@ -18,7 +19,8 @@ pub use decision::{
     Verdict,
 };
 pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Served};
+pub use monitoring::{Baseline, Cells, HourlyTally, MonitoringReport, Tally, Window};
 pub use ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, ModelInfo, Scorer, ScoringError,
-    StoreError,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, ModelInfo, Scorer,
+    ScoringError, StoreError,
 };

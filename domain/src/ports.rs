@@ -29,6 +29,10 @@
 //!     newest first (in the order appended), and `next` only when an older
 //!     record exists.
 //!   - Records read back equal what was appended.
+//!   - `tally` adds up the [`Cells`] of every entry whose `created_at` is in
+//!     the window, by hour and model version, whatever its age: the same
+//!     sums a scan of the log would give, in time that does not grow with
+//!     the number of rows.
 //! - **[`Scorer`]** is pure computation: one probability of default per
 //!   application, in order, or a [`ScoringError`] (the client gets 503);
 //!   `explain` gives a declined application's reasons from the same model.
@@ -47,6 +51,7 @@ use thiserror::Error;
 use crate::application::Application;
 use crate::cache_key::CacheKey;
 use crate::decision::{DecisionId, DecisionPage, DecisionRecord, Reason, Verdict};
+use crate::monitoring::{Baseline, Cells, HourlyTally, Window};
 
 #[derive(Debug, Error)]
 pub enum CacheError {
@@ -90,12 +95,19 @@ pub enum StoreError {
     UnknownCursor(DecisionId),
 }
 
+/// A decision to log, with the cells it counts in for monitoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub record: DecisionRecord,
+    pub cells: Cells,
+}
+
 /// The decision log: every decision ever served, in the order it was logged.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait DecisionStore: Send + Sync {
-    /// Durably writes the records, all or none, before returning.
-    async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError>;
+    /// Durably writes the entries, all or none, before returning.
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError>;
     async fn get(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError>;
     /// Up to `limit` records logged before `before` (or the newest), newest first.
     async fn list(
@@ -103,6 +115,9 @@ pub trait DecisionStore: Send + Sync {
         limit: u16,
         before: Option<DecisionId>,
     ) -> Result<DecisionPage, StoreError>;
+    /// The cells of the decisions logged in the window, added up by hour
+    /// and model version.
+    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError>;
     /// Whether the log answers at all (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -119,6 +134,8 @@ pub struct ModelInfo {
     pub threshold: f32,
     /// The model card, served as it is.
     pub card: serde_json::Value,
+    /// The training population, from the card, for monitoring.
+    pub baseline: Baseline,
 }
 
 /// The credit model. Scoring is pure computation in microseconds, so it is

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use domain::{DecisionId, DecisionPage, DecisionRecord, DecisionStore, StoreError};
+use domain::{
+    Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LogEntry,
+    StoreError, Tally, Window,
+};
 
 #[derive(Default)]
 pub struct MemoryDecisionLog {
@@ -14,6 +17,8 @@ pub struct MemoryDecisionLog {
 #[derive(Default)]
 struct Log {
     records: Vec<DecisionRecord>,
+    /// Where each record counts for monitoring, by position.
+    cells: Vec<Cells>,
     position: HashMap<DecisionId, usize>,
 }
 
@@ -25,24 +30,46 @@ impl MemoryDecisionLog {
 
 #[async_trait]
 impl DecisionStore for MemoryDecisionLog {
-    async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         let mut log = self.log.lock().expect("log lock poisoned");
         // All or none, as a transaction would: check every id before writing.
-        if let Some(taken) = records
+        if let Some(taken) = entries
             .iter()
-            .find(|record| log.position.contains_key(&record.decision_id))
+            .find(|entry| log.position.contains_key(&entry.record.decision_id))
         {
             return Err(StoreError::Unavailable(format!(
                 "decision {} is already logged",
-                taken.decision_id
+                taken.record.decision_id
             )));
         }
-        for record in records {
+        for entry in entries {
             let position = log.records.len();
-            log.position.insert(record.decision_id, position);
-            log.records.push(record.clone());
+            log.position.insert(entry.record.decision_id, position);
+            log.records.push(entry.record.clone());
+            log.cells.push(entry.cells);
         }
         Ok(())
+    }
+
+    /// Adds up the cells of every record in the window: a scan, which is
+    /// fine for a log that lives in one process's memory.
+    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+        let log = self.log.lock().expect("log lock poisoned");
+        let counted = log
+            .records
+            .iter()
+            .zip(&log.cells)
+            .filter(|(record, _)| window.contains(record.created_at))
+            .map(|(record, cells)| {
+                let mut tally = Tally::default();
+                tally.add(cells);
+                (
+                    record.created_at,
+                    record.response.verdict.model_version.clone(),
+                    tally,
+                )
+            });
+        Ok(HourlyTally::gather(counted))
     }
 
     async fn get(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {

@@ -6,6 +6,9 @@
 //! contract's would make the model score different inputs than it was
 //! trained on, silently, so such a card is refused at load.
 
+use std::collections::HashMap;
+
+use domain::{Application, Baseline, monitoring::Bins};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -19,6 +22,42 @@ pub struct Card {
     pub features: Vec<CardFeature>,
     /// How reasons are given; a card without it is refused.
     pub reasons: Option<ReasonRules>,
+    /// The training population's bins, for monitoring; a card without it is
+    /// refused.
+    baseline: Option<CardBaseline>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CardBaseline {
+    score: CardBins,
+    features: HashMap<String, CardBins>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CardBins {
+    /// Between numeric bins; absent for categories.
+    edges: Option<Vec<f64>>,
+    bins: Vec<CardBin>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CardBin {
+    bin: String,
+    expected: f64,
+}
+
+impl CardBins {
+    fn to_bins(&self) -> Result<Bins, String> {
+        let bins = self
+            .bins
+            .iter()
+            .map(|bin| (bin.bin.clone(), bin.expected))
+            .collect();
+        match &self.edges {
+            Some(edges) => Bins::numeric(edges.clone(), bins),
+            None => Bins::categorical(bins),
+        }
+    }
 }
 
 /// How a decline's reasons are chosen (the training side's rules).
@@ -78,7 +117,44 @@ impl Card {
         }
         card.check_features(&expected_features())?;
         card.check_reasons()?;
+        card.baseline()?;
         Ok((card, whole))
+    }
+
+    /// The training population's bins and shares, checked against the
+    /// application's fields.
+    pub fn baseline(&self) -> Result<Baseline, String> {
+        let Some(baseline) = &self.baseline else {
+            return Err(
+                "it has no `baseline`: the population served could not be monitored".to_owned(),
+            );
+        };
+        let score = baseline
+            .score
+            .to_bins()
+            .map_err(|error| format!("the score's baseline: {error}"))?;
+        if let Some(extra) = baseline
+            .features
+            .keys()
+            .find(|name| !Application::has_field(name))
+        {
+            return Err(format!(
+                "the baseline has a feature {extra} the application has not"
+            ));
+        }
+        let features = Application::FIELDS
+            .iter()
+            .map(|field| {
+                let bins = baseline
+                    .features
+                    .get(field.name)
+                    .ok_or_else(|| format!("the baseline has no bins for {}", field.name))?
+                    .to_bins()
+                    .map_err(|error| format!("the baseline of {}: {error}", field.name))?;
+                Ok((field.name.to_owned(), bins))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Baseline::new(score, features).map_err(|error| format!("the baseline: {error}"))
     }
 
     /// Every feature must have a reason and a most favourable value, and the
@@ -281,6 +357,47 @@ mod tests {
         assert_eq!(references[0], 3.0, "checking_account: none");
         assert_eq!(references[11], 75.0, "age_years: the oldest in training");
         assert_eq!(references[17], 1.0, "telephone: true");
+    }
+
+    #[test]
+    fn a_card_whose_baseline_does_not_fit_the_application_is_refused() {
+        let (card, _) = Card::parse(BUILT_IN).unwrap();
+        let baseline = card.baseline().unwrap();
+        assert_eq!(baseline.score().len(), 10, "the score's deciles");
+        assert_eq!(
+            baseline.features()[0].labels(),
+            ["below_0", "0_to_200", "200_or_more", "none"]
+        );
+
+        let text = edited(|card| {
+            card.as_object_mut().unwrap().remove("baseline");
+        });
+        assert!(
+            Card::parse(&text)
+                .unwrap_err()
+                .starts_with("it has no `baseline`")
+        );
+        let text = edited(|card| {
+            card["baseline"]["features"]
+                .as_object_mut()
+                .unwrap()
+                .remove("housing");
+        });
+        assert_eq!(
+            Card::parse(&text).unwrap_err(),
+            "the baseline has no bins for housing"
+        );
+        let text = edited(|card| card["baseline"]["features"]["age_years"]["edges"][0] = json!(99));
+        assert_eq!(
+            Card::parse(&text).unwrap_err(),
+            "the baseline of age_years: the edges do not increase"
+        );
+        let text = edited(|card| card["baseline"]["score"]["bins"][0]["expected"] = json!(0.5));
+        assert!(
+            Card::parse(&text)
+                .unwrap_err()
+                .starts_with("the score's baseline: the training shares add up to 1.4")
+        );
     }
 
     #[test]

@@ -114,12 +114,14 @@ impl OnnxScorer {
                 }
             })
             .collect();
+        let baseline = parsed.baseline().map_err(invalid_card)?;
         let scorer = Self {
             plan,
             info: ModelInfo {
                 version: parsed.version,
                 threshold: parsed.threshold,
                 card: card_json,
+                baseline,
             },
             reasons: Arc::new(Reasons {
                 references,

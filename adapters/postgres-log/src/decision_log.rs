@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, DecisionStore, Source,
-    StoreError,
+    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, DecisionStore,
+    HourlyTally, LogEntry, Source, StoreError, Window,
 };
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryResult,
@@ -20,6 +20,7 @@ use tokio::task::AbortHandle;
 use crate::group_commit::{Commit, GroupCommit, GroupSettings};
 use crate::migration::Migrator;
 use crate::partitions;
+use crate::tally::{self, GroupTallies};
 
 #[derive(Debug, Clone)]
 pub struct PostgresLogSettings {
@@ -104,9 +105,14 @@ impl PostgresDecisionLog {
             .map_err(|error| format!("cannot prepare the decision log's partitions: {error}"))?;
         let maintenance = tokio::spawn(keep_partitions(db.clone(), settings.retention_months));
         let writer = db.clone();
-        let commit: Commit = Arc::new(move |records| {
+        // Each writer of this process updates tally rows of its own shard.
+        // Another process's writers pick other shards unless their process
+        // ids collide modulo 500, which only makes them wait, never miscount.
+        let first_shard = (std::process::id() % 500) as i16 * 64;
+        let commit: Commit = Arc::new(move |writer_index, entries| {
             let db = writer.clone();
-            Box::pin(async move { insert(&db, &records).await })
+            let shard = first_shard + (writer_index % 64) as i16;
+            Box::pin(async move { insert(&db, shard, &entries).await })
         });
         Ok(Self {
             db,
@@ -152,7 +158,7 @@ async fn keep_partitions(db: DatabaseConnection, retention_months: u32) {
     }
 }
 
-fn unavailable(error: DbErr) -> StoreError {
+pub(crate) fn unavailable(error: DbErr) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
@@ -181,39 +187,76 @@ fn record_of(row: &QueryResult) -> Result<DecisionRecord, StoreError> {
     })
 }
 
-/// One statement for any number of records: the columns as arrays,
-/// unnested. Its plan does not depend on the row count, so one prepared
-/// statement serves every batch size.
-const APPEND: &str =
-    "INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
-                                             probability_of_default, request, response)
-     SELECT id, at, source, model_version, decision, probability, request::json, response::json
-     FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-                 $6::float8[], $7::text[], $8::text[])
-          AS rows (id, at, source, model_version, decision, probability, request, response)";
+/// One statement for any number of entries: the rows' columns as arrays,
+/// unnested, and their tallies added to `decision_tally` in the same
+/// statement (so in the same transaction). Its plan does not depend on the
+/// row count, so one prepared statement serves every batch size.
+const APPEND: &str = "
+    WITH logged AS (
+        INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
+                               probability_of_default, request, response, cells)
+        SELECT id, at, source, model_version, decision, probability, request::json,
+               response::json, nullif(cells, '')
+        FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                    $6::float8[], $7::text[], $8::text[], $9::bytea[])
+             AS rows (id, at, source, model_version, decision, probability, request, response,
+                      cells)
+    )
+    INSERT INTO decision_tally (minute, model_version, shard, counts)
+    SELECT minute, model_version, $10, ($12::int8[])[(i - 1) * $13 + 1 : i * $13]
+    FROM unnest($11::timestamptz[], $14::text[]) WITH ORDINALITY AS tallies (minute, model_version, i)
+    ON CONFLICT (minute, model_version, shard)
+    DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)";
 
-/// Writes records in one statement, which PostgreSQL runs as a transaction
-/// of its own: all rows or none, committed when it returns.
-async fn insert(db: &DatabaseConnection, records: &[DecisionRecord]) -> Result<(), StoreError> {
-    let column = |value: fn(&DecisionRecord) -> Value| -> Value {
+/// Writes entries in one statement, which PostgreSQL runs as a transaction
+/// of its own: all rows and their tallies or nothing, committed when it
+/// returns.
+async fn insert(
+    db: &DatabaseConnection,
+    shard: i16,
+    entries: &[LogEntry],
+) -> Result<(), StoreError> {
+    let column = |value: fn(&LogEntry) -> Value| -> Value {
         Value::Array(
-            value(&records[0]).array_type(),
-            Some(Box::new(records.iter().map(value).collect())),
+            value(&entries[0]).array_type(),
+            Some(Box::new(entries.iter().map(value).collect())),
         )
     };
+    let array = |values: Vec<Value>, kind| Value::Array(kind, Some(Box::new(values)));
+    let tallies = GroupTallies::of(entries);
     let values = vec![
-        column(|r| r.decision_id.as_uuid().into()),
-        column(|r| r.created_at.into()),
-        column(|r| r.source.as_str().into()),
-        column(|r| r.response.verdict.model_version.clone().into()),
-        column(|r| r.response.verdict.decision.as_str().into()),
-        column(|r| r.response.verdict.probability_of_default.into()),
-        column(|r| r.request.as_str().into()),
-        column(|r| {
-            serde_json::to_string(&r.response)
+        column(|e| e.record.decision_id.as_uuid().into()),
+        column(|e| e.record.created_at.into()),
+        column(|e| e.record.source.as_str().into()),
+        column(|e| e.record.response.verdict.model_version.clone().into()),
+        column(|e| e.record.response.verdict.decision.as_str().into()),
+        column(|e| e.record.response.verdict.probability_of_default.into()),
+        column(|e| e.record.request.as_str().into()),
+        column(|e| {
+            serde_json::to_string(&e.record.response)
                 .expect("a decision serializes")
                 .into()
         }),
+        // An unbinned entry is written as no bytes, stored as NULL.
+        column(|e| e.cells.to_bytes().unwrap_or_default().into()),
+        shard.into(),
+        array(
+            tallies.minutes.into_iter().map(Value::from).collect(),
+            sea_orm::sea_query::ArrayType::ChronoDateTimeUtc,
+        ),
+        array(
+            tallies.counts.into_iter().map(Value::from).collect(),
+            sea_orm::sea_query::ArrayType::BigInt,
+        ),
+        tallies.width.into(),
+        array(
+            tallies
+                .model_versions
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+            sea_orm::sea_query::ArrayType::String,
+        ),
     ];
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -229,11 +272,11 @@ async fn insert(db: &DatabaseConnection, records: &[DecisionRecord]) -> Result<(
 impl DecisionStore for PostgresDecisionLog {
     /// Queues the records for the next group commit and answers once the
     /// commit holding them is done (or past the commit bound: 503).
-    async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
             return Ok(());
         }
-        match tokio::time::timeout(self.commit_timeout, self.group.append(records.to_vec())).await {
+        match tokio::time::timeout(self.commit_timeout, self.group.append(entries.to_vec())).await {
             Ok(outcome) => outcome,
             Err(_) => Err(StoreError::Unavailable(format!(
                 "the rows were not committed within {} ms",
@@ -298,6 +341,10 @@ impl DecisionStore for PostgresDecisionLog {
             None
         };
         Ok(DecisionPage { items, next })
+    }
+
+    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+        tally::read(&self.db, window).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

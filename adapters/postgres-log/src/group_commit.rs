@@ -17,13 +17,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use domain::{DecisionRecord, StoreError};
+use domain::{LogEntry, StoreError};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// One append waiting for its commit.
 struct Waiting {
-    records: Vec<DecisionRecord>,
+    entries: Vec<LogEntry>,
     /// Its rows' places in the queue, given back when its group is done.
     _places: OwnedSemaphorePermit,
     done: oneshot::Sender<Result<(), StoreError>>,
@@ -49,9 +49,10 @@ pub struct GroupCommit {
     writers: Vec<JoinHandle<()>>,
 }
 
-/// What commits a group of records: one statement, one transaction.
+/// What commits a group of entries: one statement, one transaction. It is
+/// told which writer calls it (0, 1, …), so that writers can keep apart.
 pub type Commit = Arc<
-    dyn Fn(Vec<DecisionRecord>) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>
+    dyn Fn(usize, Vec<LogEntry>) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>
         + Send
         + Sync,
 >;
@@ -62,8 +63,9 @@ impl GroupCommit {
         let turn = Arc::new(Mutex::new(receiver));
         let commits = Arc::new(AtomicU64::new(0));
         let writers = (0..settings.writers.max(1))
-            .map(|_| {
+            .map(|writer| {
                 tokio::spawn(write_groups(
+                    writer,
                     turn.clone(),
                     commit.clone(),
                     settings.max_group_rows,
@@ -80,9 +82,9 @@ impl GroupCommit {
         }
     }
 
-    /// Queues the records and waits for the commit that holds them.
-    pub async fn append(&self, records: Vec<DecisionRecord>) -> Result<(), StoreError> {
-        let rows = records.len().min(self.queue_rows) as u32;
+    /// Queues the entries and waits for the commit that holds them.
+    pub async fn append(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        let rows = entries.len().min(self.queue_rows) as u32;
         let places = self
             .places
             .clone()
@@ -96,7 +98,7 @@ impl GroupCommit {
         let (done, outcome) = oneshot::channel();
         self.queue
             .send(Waiting {
-                records,
+                entries,
                 _places: places,
                 done,
             })
@@ -129,6 +131,7 @@ impl GroupCommit {
 }
 
 async fn write_groups(
+    writer: usize,
     turn: Arc<Mutex<mpsc::UnboundedReceiver<Waiting>>>,
     commit: Commit,
     max_group_rows: usize,
@@ -142,12 +145,12 @@ async fn write_groups(
             let Some(first) = queue.recv().await else {
                 return;
             };
-            let mut rows = first.records.len();
+            let mut rows = first.entries.len();
             let mut group = vec![first];
             while rows < max_group_rows {
                 match queue.try_recv() {
                     Ok(next) => {
-                        rows += next.records.len();
+                        rows += next.entries.len();
                         group.push(next);
                     }
                     Err(_) => break,
@@ -155,11 +158,11 @@ async fn write_groups(
             }
             group
         };
-        let mut records = Vec::with_capacity(group.iter().map(|w| w.records.len()).sum());
+        let mut entries = Vec::with_capacity(group.iter().map(|w| w.entries.len()).sum());
         for waiting in &mut group {
-            records.append(&mut waiting.records);
+            entries.append(&mut waiting.entries);
         }
-        let outcome = commit(records).await;
+        let outcome = commit(writer, entries).await;
         commits.fetch_add(1, Ordering::Relaxed);
         for waiting in group {
             let answer = match &outcome {

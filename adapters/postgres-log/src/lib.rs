@@ -15,6 +15,7 @@ mod decision_log;
 mod group_commit;
 pub mod migration;
 pub mod partitions;
+mod tally;
 
 pub use decision_log::{PostgresDecisionLog, PostgresLogSettings};
 pub use group_commit::GroupSettings;

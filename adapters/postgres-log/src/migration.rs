@@ -8,7 +8,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateDecisionLog), Box::new(PartitionedAppendOnly)]
+        vec![
+            Box::new(CreateDecisionLog),
+            Box::new(PartitionedAppendOnly),
+            Box::new(MonitoringTallies),
+        ]
     }
 }
 
@@ -150,5 +154,74 @@ impl MigrationTrait for PartitionedAppendOnly {
         Err(DbErr::Migration(
             "the partitioned decision log is not migrated back".to_owned(),
         ))
+    }
+}
+
+/// Monitoring: each row keeps the cells it counts in (`cells`, see
+/// `domain::Cells`), and `decision_tally` adds them up per minute, model
+/// version and writer, in the same statement that writes the rows. Each
+/// writer of each process updates rows of its own `shard`, so concurrent
+/// commits never wait for one another's row locks. The decisions already
+/// logged are counted by outcome and source (their bins are unknown).
+pub struct MonitoringTallies;
+
+impl MigrationName for MonitoringTallies {
+    fn name(&self) -> &str {
+        "m20261125_000003_monitoring_tallies"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MonitoringTallies {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                r#"
+                ALTER TABLE decisions ADD COLUMN cells bytea;
+                -- The rows at a window's edges are read by time.
+                CREATE INDEX decisions_by_created_at ON decisions (created_at);
+
+                CREATE TABLE decision_tally (
+                    minute        timestamptz NOT NULL,
+                    model_version text NOT NULL,
+                    shard         smallint NOT NULL,
+                    counts        bigint[] NOT NULL,
+                    PRIMARY KEY (minute, model_version, shard)
+                );
+
+                -- Adds two tallies cell by cell; the shorter counts zero past its end.
+                CREATE FUNCTION decisions_tally_add(a bigint[], b bigint[]) RETURNS bigint[]
+                LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+                    SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY n)
+                    FROM unnest(a, b) WITH ORDINALITY AS cells (x, y, n)
+                $$;
+
+                -- Cells 0 to 3 of every tally: approve, decline, model, cache.
+                INSERT INTO decision_tally (minute, model_version, shard, counts)
+                SELECT date_trunc('minute', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+                       model_version, 0,
+                       ARRAY[count(*) FILTER (WHERE decision = 'approve'),
+                             count(*) FILTER (WHERE decision = 'decline'),
+                             count(*) FILTER (WHERE source = 'model'),
+                             count(*) FILTER (WHERE source = 'cache')]
+                FROM decisions GROUP BY 1, 2;
+                "#,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DROP TABLE decision_tally;
+                 DROP FUNCTION decisions_tally_add;
+                 DROP INDEX decisions_by_created_at;
+                 ALTER TABLE decisions DROP COLUMN cells;",
+            )
+            .await?;
+        Ok(())
     }
 }

@@ -66,6 +66,7 @@ pub async fn maintain(
         ))
         .await?;
     let mut dropped = Vec::new();
+    let mut dropped_until = None;
     for row in partitions {
         let name: String = row.try_get("", "name")?;
         let ends: DateTime<Utc> = row.try_get("", "ends")?;
@@ -74,7 +75,18 @@ pub async fn maintain(
                 .execute_unprepared(&format!("DROP TABLE \"{name}\""))
                 .await?;
             dropped.push(name);
+            dropped_until = dropped_until.max(Some(ends));
         }
+    }
+    // The monitoring tallies of the months dropped go with them.
+    if let Some(until) = dropped_until {
+        transaction
+            .execute_raw(Statement::from_sql_and_values(
+                transaction.get_database_backend(),
+                "DELETE FROM decision_tally WHERE minute < $1",
+                [until.into()],
+            ))
+            .await?;
     }
     transaction.commit().await?;
     if !dropped.is_empty() {

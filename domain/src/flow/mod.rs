@@ -16,9 +16,10 @@ use crate::decision::{
     CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict,
     now_for_log,
 };
+use crate::monitoring::{MonitoringReport, Window};
 use crate::ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, ModelInfo, Scorer, ScoringError,
-    StoreError,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, ModelInfo, Scorer,
+    ScoringError, StoreError,
 };
 
 /// How the cache took part in a decision (for the `Cache-Status` header).
@@ -159,9 +160,10 @@ impl DecisionFlow {
             self.write_cache(&fresh).await;
         }
 
-        let mut records = Vec::with_capacity(applications.len());
+        let mut entries = Vec::with_capacity(applications.len());
         let mut served = Vec::with_capacity(applications.len());
-        for ((request, verdict), cache) in canonical.into_iter().zip(verdicts).zip(statuses) {
+        let decided = canonical.into_iter().zip(verdicts).zip(statuses);
+        for (((request, verdict), cache), application) in decided.zip(&applications) {
             let verdict = verdict.expect("every miss was scored");
             let source = if cache == CacheStatus::Hit {
                 Source::Cache
@@ -172,12 +174,21 @@ impl DecisionFlow {
                 decision_id: DecisionId::mint(),
                 verdict,
             };
-            records.push(DecisionRecord {
-                decision_id: decision.decision_id,
-                created_at: now_for_log(),
+            let cells = model.baseline.cells(
+                application,
+                decision.verdict.probability_of_default,
+                decision.verdict.decision,
                 source,
-                request,
-                response: decision.clone(),
+            );
+            entries.push(LogEntry {
+                record: DecisionRecord {
+                    decision_id: decision.decision_id,
+                    created_at: now_for_log(),
+                    source,
+                    request,
+                    response: decision.clone(),
+                },
+                cells,
             });
             served.push(Served {
                 decision,
@@ -187,8 +198,20 @@ impl DecisionFlow {
         }
 
         // Only a durably logged decision may leave the service.
-        self.store.append(&records).await?;
+        self.store.append(&entries).await?;
         Ok(served)
+    }
+
+    /// The population served in a window, against the training one.
+    pub async fn monitoring(&self, window: Window) -> Result<MonitoringReport, StoreError> {
+        let tallies = self.store.tally(window).await?;
+        let model = self.scorer.model();
+        Ok(MonitoringReport::of(
+            window,
+            &model.baseline,
+            &model.version,
+            &tallies,
+        ))
     }
 
     /// The cached verdict under each key; anything the cache cannot give

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::decision::{Outcome, Reason};
+use crate::monitoring::tests::test_baseline;
 use crate::ports::{MockDecisionCache, MockDecisionStore, MockScorer};
 
 const VERSION: &str = "test-model-1";
@@ -50,6 +51,7 @@ fn scorer() -> MockScorer {
         version: VERSION.to_owned(),
         threshold: THRESHOLD,
         card: Value::Null,
+        baseline: test_baseline(),
     });
     scorer
         .expect_explain()
@@ -69,8 +71,9 @@ fn service(
 /// A store that expects exactly one append and checks it with `check`.
 fn store_expecting(check: impl Fn(&[DecisionRecord]) + Send + 'static) -> MockDecisionStore {
     let mut store = MockDecisionStore::new();
-    store.expect_append().times(1).returning(move |records| {
-        check(records);
+    store.expect_append().times(1).returning(move |entries| {
+        let records: Vec<DecisionRecord> = entries.iter().map(|e| e.record.clone()).collect();
+        check(&records);
         Ok(())
     });
     store
@@ -114,10 +117,10 @@ async fn a_miss_reads_the_cache_scores_writes_the_cache_then_logs_in_that_order(
     let logged_app = app.clone();
     store
         .expect_append()
-        .withf(move |records| {
-            records.len() == 1
-                && records[0].source == Source::Model
-                && records[0].request == CanonicalRequest::of(&logged_app)
+        .withf(move |entries| {
+            entries.len() == 1
+                && entries[0].record.source == Source::Model
+                && entries[0].record.request == CanonicalRequest::of(&logged_app)
         })
         .times(1)
         .in_sequence(&mut order)
@@ -442,6 +445,7 @@ async fn a_decline_carries_the_models_reasons_and_an_approval_none() {
         version: VERSION.to_owned(),
         threshold: THRESHOLD,
         card: Value::Null,
+        baseline: test_baseline(),
     });
     scorer.expect_score().returning(|_| Ok(vec![0.1, 0.9]));
     let asked = declined.clone();
@@ -477,6 +481,7 @@ async fn a_model_that_cannot_explain_a_decline_returns_no_decision() {
         version: VERSION.to_owned(),
         threshold: THRESHOLD,
         card: Value::Null,
+        baseline: test_baseline(),
     });
     scorer.expect_score().returning(|_| Ok(vec![0.9]));
     scorer

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, ModelInfo, Reason, Scorer, ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, HourlyTally, LogEntry, ModelInfo, Reason, Scorer, ScoringError,
+    StoreError, Verdict, Window,
 };
 
 /// A decision log that is down.
@@ -12,7 +13,10 @@ pub struct StoreOutage;
 
 #[async_trait]
 impl DecisionStore for StoreOutage {
-    async fn append(&self, _: &[DecisionRecord]) -> Result<(), StoreError> {
+    async fn append(&self, _: &[LogEntry]) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn tally(&self, _: Window) -> Result<Vec<HourlyTally>, StoreError> {
         Err(down())
     }
     async fn get(&self, _: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {

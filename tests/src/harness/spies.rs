@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, ModelInfo, Reason, Scorer, ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, HourlyTally, LogEntry, ModelInfo, Reason, Scorer, ScoringError,
+    StoreError, Verdict, Window,
 };
 
 /// One call the decision flow made, in the order calls were made across all
@@ -113,10 +114,11 @@ impl SpyStore {
 
 #[async_trait]
 impl DecisionStore for SpyStore {
-    async fn append(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         self.order.push(Call::Append);
-        self.appends.lock().unwrap().push(records.to_vec());
-        self.inner.append(records).await
+        let records = entries.iter().map(|entry| entry.record.clone()).collect();
+        self.appends.lock().unwrap().push(records);
+        self.inner.append(entries).await
     }
 
     async fn get(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {
@@ -129,6 +131,10 @@ impl DecisionStore for SpyStore {
         before: Option<DecisionId>,
     ) -> Result<DecisionPage, StoreError> {
         self.inner.list(limit, before).await
+    }
+
+    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+        self.inner.tally(window).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -19,7 +19,7 @@ use super::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
 use crate::harness::real_backends::RealBackends;
 use crate::harness::{TestApp, TestBackends};
-use crate::scenarios::port_contracts::record;
+use crate::scenarios::port_contracts::{entries, record};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_refuses_to_change_or_remove_a_logged_decision() {
@@ -88,7 +88,7 @@ async fn months_past_retention_are_dropped_and_nothing_younger() {
             .unwrap();
     }
     store
-        .append(&[old.clone(), last_month.clone(), recent.clone()])
+        .append(&entries(&[old.clone(), last_month.clone(), recent.clone()]))
         .await
         .unwrap();
 
@@ -107,7 +107,10 @@ async fn months_past_retention_are_dropped_and_nothing_younger() {
 
     // Partitions are made ahead: a record next month has its place already.
     let ahead = record_at(now + Months::new(1));
-    store.append(std::slice::from_ref(&ahead)).await.unwrap();
+    store
+        .append(&entries(std::slice::from_ref(&ahead)))
+        .await
+        .unwrap();
     assert_eq!(store.get(ahead.decision_id).await.unwrap(), Some(ahead));
     // And running it again drops nothing more.
     assert_eq!(
@@ -313,7 +316,9 @@ async fn concurrent_appends_share_commits_and_each_returns_after_its_own() {
             let (log, url) = (log.clone(), url.clone());
             tokio::spawn(async move {
                 let record = record(Source::Model);
-                log.append(std::slice::from_ref(&record)).await.unwrap();
+                log.append(&entries(std::slice::from_ref(&record)))
+                    .await
+                    .unwrap();
                 // Answered, so committed: another connection sees it.
                 rows_of(&url, std::slice::from_ref(&record)).await
             })
@@ -333,7 +338,9 @@ async fn a_failed_commit_fails_exactly_the_appends_in_it() {
     let url = real.database().url.clone();
     let log = Arc::new(log_with_groups(&real, ROOMY).await);
     let taken = record(Source::Model);
-    log.append(std::slice::from_ref(&taken)).await.unwrap();
+    log.append(&entries(std::slice::from_ref(&taken)))
+        .await
+        .unwrap();
 
     // Forty appends at once, one of them holding an id already logged: the
     // commit that holds it fails, with every append in it, and only those.
@@ -346,7 +353,7 @@ async fn a_failed_commit_fails_exactly_the_appends_in_it() {
                 vec![record(Source::Cache)]
             };
             tokio::spawn(async move {
-                let outcome = log.append(&records).await;
+                let outcome = log.append(&entries(&records)).await;
                 (records, outcome.is_ok())
             })
         })
@@ -386,12 +393,12 @@ async fn a_full_queue_is_refused_at_once() {
     let waiting: Vec<_> = (0..4)
         .map(|_| {
             let log = log.clone();
-            tokio::spawn(async move { log.append(&[record(Source::Model)]).await })
+            tokio::spawn(async move { log.append(&entries(&[record(Source::Model)])).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let refused = log.append(&[record(Source::Model)]).await;
+    let refused = log.append(&entries(&[record(Source::Model)])).await;
     assert!(started.elapsed() < Duration::from_millis(100));
     assert!(
         refused
@@ -404,6 +411,8 @@ async fn a_full_queue_is_refused_at_once() {
         append.await.unwrap().unwrap();
     }
     // With the queue free again, appends are taken.
-    log.append(&[record(Source::Model)]).await.unwrap();
+    log.append(&entries(&[record(Source::Model)]))
+        .await
+        .unwrap();
     let _ = holder.close().await;
 }

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{
-    CacheEntry, CacheKey, DecisionCache, DecisionId, DecisionRecord, DecisionStore, Outcome,
-    Source, StoreError, Verdict,
+    Application, CacheEntry, CacheKey, DecisionCache, DecisionId, DecisionRecord, DecisionStore,
+    LogEntry, Outcome, Scorer, Source, StoreError, Verdict,
 };
 use pretty_assertions::assert_eq;
 
 use crate::harness::data::{example_application, example_with};
+use crate::harness::test_app::built_in_scorer;
 
 fn key(n: u32) -> CacheKey {
     let application = example_with("age_years", serde_json::json!(20 + n));
@@ -120,6 +121,30 @@ pub fn record(source: Source) -> DecisionRecord {
     }
 }
 
+/// Records as the flow logs them, each counted in the bins the built-in
+/// model's baseline gives it.
+pub fn entries(records: &[DecisionRecord]) -> Vec<LogEntry> {
+    let scorer = built_in_scorer();
+    let baseline = &scorer.model().baseline;
+    records
+        .iter()
+        .map(|record| {
+            let request: serde_json::Value = serde_json::from_str(record.request.as_str()).unwrap();
+            let application = Application::from_json(request.as_object().unwrap()).unwrap();
+            let verdict = &record.response.verdict;
+            LogEntry {
+                record: record.clone(),
+                cells: baseline.cells(
+                    &application,
+                    verdict.probability_of_default,
+                    verdict.decision,
+                    record.source,
+                ),
+            }
+        })
+        .collect()
+}
+
 fn ids(records: &[DecisionRecord]) -> Vec<DecisionId> {
     records.iter().map(|r| r.decision_id).collect()
 }
@@ -135,9 +160,18 @@ pub async fn store_contract(store: Arc<dyn DecisionStore>) {
     let a = record(Source::Model);
     let b = record(Source::Cache);
     let c = record(Source::Model);
-    store.append(std::slice::from_ref(&a)).await.unwrap();
-    store.append(&[b.clone(), c.clone()]).await.unwrap();
-    store.append(std::slice::from_ref(&late)).await.unwrap();
+    store
+        .append(&entries(std::slice::from_ref(&a)))
+        .await
+        .unwrap();
+    store
+        .append(&entries(&[b.clone(), c.clone()]))
+        .await
+        .unwrap();
+    store
+        .append(&entries(std::slice::from_ref(&late)))
+        .await
+        .unwrap();
 
     assert_eq!(
         store.get(b.decision_id).await.unwrap(),
@@ -173,7 +207,12 @@ pub async fn store_contract(store: Arc<dyn DecisionStore>) {
     // An append is all or nothing: a batch with an id already logged
     // leaves no trace.
     let fresh = record(Source::Model);
-    assert!(store.append(&[fresh.clone(), a.clone()]).await.is_err());
+    assert!(
+        store
+            .append(&entries(&[fresh.clone(), a.clone()]))
+            .await
+            .is_err()
+    );
     assert_eq!(store.get(fresh.decision_id).await.unwrap(), None);
     assert_eq!(store.list(10, None).await.unwrap().items.len(), 4);
 }

@@ -1,0 +1,180 @@
+//! Monitoring tallies on PostgreSQL: written with the rows they count, read
+//! per minute, with the rows of a window's partial minutes read one by one.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use domain::{Cells, HourlyTally, LogEntry, Outcome, Source, StoreError, Tally, Window};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+
+use crate::decision_log::unavailable;
+
+fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(TimeDelta::minutes(1))
+        .expect("a minute divides any time")
+}
+
+/// The tallies of a group of entries, per minute and model version, as the
+/// append statement takes them: the keys as two arrays, the counts as one
+/// flat array of `width` cells per key.
+pub struct GroupTallies {
+    pub minutes: Vec<DateTime<Utc>>,
+    pub model_versions: Vec<String>,
+    pub counts: Vec<i64>,
+    pub width: i32,
+}
+
+impl GroupTallies {
+    pub fn of(entries: &[LogEntry]) -> Self {
+        let mut tallies: BTreeMap<(DateTime<Utc>, &str), Tally> = BTreeMap::new();
+        for entry in entries {
+            let record = &entry.record;
+            tallies
+                .entry((
+                    minute_of(record.created_at),
+                    &record.response.verdict.model_version,
+                ))
+                .or_default()
+                .add(&entry.cells);
+        }
+        let width = tallies
+            .values()
+            .map(|t| t.counts().len())
+            .max()
+            .unwrap_or(0);
+        let mut group = Self {
+            minutes: Vec::with_capacity(tallies.len()),
+            model_versions: Vec::with_capacity(tallies.len()),
+            counts: Vec::with_capacity(tallies.len() * width),
+            width: width as i32,
+        };
+        for ((minute, model_version), tally) in tallies {
+            group.minutes.push(minute);
+            group.model_versions.push(model_version.to_owned());
+            let counts = tally.counts();
+            group.counts.extend(counts.iter().map(|&c| c as i64));
+            group
+                .counts
+                .extend(std::iter::repeat_n(0, width - counts.len()));
+        }
+        group
+    }
+}
+
+/// The minutes wholly inside the window, `[from, to)`; empty (`from == to`)
+/// when it holds none.
+fn whole_minutes(window: Window) -> (DateTime<Utc>, DateTime<Utc>) {
+    let first = minute_of(window.since);
+    let from = if first == window.since {
+        first
+    } else {
+        first + TimeDelta::minutes(1)
+    };
+    let to = minute_of(window.until);
+    if from < to {
+        (from, to)
+    } else {
+        (window.until, window.until)
+    }
+}
+
+const WHOLE_MINUTES: &str = "SELECT minute, model_version, counts FROM decision_tally
+                             WHERE minute >= $1 AND minute < $2";
+
+/// The rows of the window outside its whole minutes.
+const PARTIAL_MINUTES: &str = "SELECT created_at, model_version, decision, source, cells
+                               FROM decisions
+                               WHERE created_at >= $1 AND created_at < $2
+                                 AND (created_at < $3 OR created_at >= $4)";
+
+/// The window's tallies: its whole minutes from `decision_tally`, the
+/// minutes it cuts through from their rows.
+pub async fn read(db: &DatabaseConnection, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+    let (from, to) = whole_minutes(window);
+    let statement = |sql: &str, values: Vec<Value>| {
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    };
+    let (minutes, rows) = tokio::try_join!(
+        db.query_all_raw(statement(WHOLE_MINUTES, vec![from.into(), to.into()])),
+        db.query_all_raw(statement(
+            PARTIAL_MINUTES,
+            vec![
+                window.since.into(),
+                window.until.into(),
+                from.into(),
+                to.into()
+            ]
+        )),
+    )
+    .map_err(unavailable)?;
+    let mut parts = Vec::with_capacity(minutes.len() + rows.len());
+    for row in &minutes {
+        let counts: Vec<i64> = row.try_get("", "counts").map_err(unavailable)?;
+        let counts = counts.into_iter().map(|c| c.max(0) as u64).collect();
+        parts.push((
+            row.try_get("", "minute").map_err(unavailable)?,
+            row.try_get("", "model_version").map_err(unavailable)?,
+            Tally::from_counts(counts),
+        ));
+    }
+    for row in &rows {
+        let mut tally = Tally::default();
+        tally.add(&cells_of(row)?);
+        parts.push((
+            row.try_get("", "created_at").map_err(unavailable)?,
+            row.try_get("", "model_version").map_err(unavailable)?,
+            tally,
+        ));
+    }
+    Ok(HourlyTally::gather(parts))
+}
+
+/// A row's cells; a row logged before monitoring counts by its outcome and
+/// source only.
+fn cells_of(row: &QueryResult) -> Result<Cells, StoreError> {
+    let bytes: Option<Vec<u8>> = row.try_get("", "cells").map_err(unavailable)?;
+    if let Some(cells) = bytes.as_deref().and_then(Cells::from_bytes) {
+        return Ok(cells);
+    }
+    let decision: String = row.try_get("", "decision").map_err(unavailable)?;
+    let source: String = row.try_get("", "source").map_err(unavailable)?;
+    let decision = match decision.as_str() {
+        "approve" => Outcome::Approve,
+        _ => Outcome::Decline,
+    };
+    let source = Source::parse(&source).unwrap_or(Source::Model);
+    Ok(Cells::unbinned(decision, source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minute: u32, second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 10, minute, second)
+            .unwrap()
+    }
+
+    #[test]
+    fn only_minutes_wholly_inside_the_window_are_read_from_tallies() {
+        let window = |since, until| Window { since, until };
+        assert_eq!(
+            whole_minutes(window(at(1, 30), at(4, 10))),
+            (at(2, 0), at(4, 0))
+        );
+        assert_eq!(
+            whole_minutes(window(at(1, 0), at(3, 0))),
+            (at(1, 0), at(3, 0))
+        );
+        // No whole minute: every row comes from the log.
+        assert_eq!(
+            whole_minutes(window(at(1, 10), at(2, 5))),
+            (at(2, 5), at(2, 5))
+        );
+        assert_eq!(
+            whole_minutes(window(at(1, 10), at(1, 50))),
+            (at(1, 50), at(1, 50))
+        );
+    }
+}

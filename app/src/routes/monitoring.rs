@@ -1,0 +1,125 @@
+//! `/v1/monitoring` and `/monitoring`: the population served in a window,
+//! against the training one, as JSON and as a dashboard page.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use domain::{DecisionFlow, FieldError, Window};
+
+use crate::dashboard;
+use crate::problem::Problem;
+use crate::schemas::{MonitoringProblems, MonitoringReportDoc};
+
+/// The population served in a window, from the decision log.
+///
+/// Counts by decision and source, the approval rate, and the population
+/// stability index (PSI) of the score and of every field against the
+/// training population the model card describes. Every logged decision with
+/// `since` ≤ `created_at` < `until` counts, cache hits too.
+#[utoipa::path(
+    get, path = "/v1/monitoring", tag = "model",
+    params(
+        ("since" = Option<String>, Query, format = DateTime, description = "Start of the window, RFC 3339 (default: 24 hours before `until`)"),
+        ("until" = Option<String>, Query, format = DateTime, description = "End of the window, RFC 3339, excluded (default: now)"),
+    ),
+    security((), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The monitoring report of the window", body = MonitoringReportDoc),
+        MonitoringProblems,
+    )
+)]
+pub async fn report(
+    request: HttpRequest,
+    flow: web::Data<DecisionFlow>,
+) -> Result<HttpResponse, Problem> {
+    let window = window_of(request.query_string()).map_err(Problem::invalid_query)?;
+    let report = flow.monitoring(window).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(report))
+}
+
+/// The monitoring dashboard: decisions per hour, the approval rate, the
+/// score's distribution against the training one, and drift per field.
+///
+/// Drawn on the server as HTML and SVG; it loads nothing from elsewhere and
+/// runs no script. Takes the same `since` and `until` as `/v1/monitoring`.
+#[utoipa::path(
+    get, path = "/monitoring", tag = "model",
+    params(
+        ("since" = Option<String>, Query, format = DateTime, description = "Start of the window, RFC 3339"),
+        ("until" = Option<String>, Query, format = DateTime, description = "End of the window, RFC 3339"),
+    ),
+    responses(
+        (status = 200, description = "The dashboard", body = String, content_type = "text/html"),
+        (status = 422, description = "The window is invalid: the page says why", body = String, content_type = "text/html"),
+        (status = 503, description = "The decision log is unavailable: the page says so", body = String, content_type = "text/html"),
+    )
+)]
+pub async fn page(request: HttpRequest, flow: web::Data<DecisionFlow>) -> HttpResponse {
+    let now = Utc::now();
+    let model = flow.model();
+    let (status, html) = match window_of(request.query_string()) {
+        Err(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            dashboard::problem_page(&model.version, now, &errors_text(&errors)),
+        ),
+        Ok(window) => match flow.monitoring(window).await {
+            Ok(report) => (StatusCode::OK, dashboard::page(&report, model, now)),
+            Err(error) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                dashboard::problem_page(&model.version, now, &error.to_string()),
+            ),
+        },
+    };
+    HttpResponse::build(status)
+        .insert_header(ContentType::html())
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .body(html)
+}
+
+fn errors_text(errors: &[FieldError]) -> String {
+    let listed: Vec<String> = errors
+        .iter()
+        .map(|error| format!("{} {}", error.field, error.message))
+        .collect();
+    listed.join("; ")
+}
+
+/// `since` and `until` of a query; other parameters are ignored, as on
+/// `GET /v1/decisions`.
+fn window_of(query: &str) -> Result<Window, Vec<FieldError>> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|error| {
+            vec![FieldError::new(
+                "query",
+                format!("the query string is malformed: {error}"),
+            )]
+        })?
+        .into_inner();
+    let mut since = None;
+    let mut until = None;
+    for (name, value) in pairs {
+        match name.as_str() {
+            "since" => since = Some(value),
+            "until" => until = Some(value),
+            _ => {}
+        }
+    }
+    Window::parse(since.as_deref(), until.as_deref(), Utc::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_comes_from_since_and_until_and_ignores_the_rest() {
+        let window = window_of("since=2026-11-25T10:00:00Z&until=2026-11-25T11:00:00%2B01:00&utm=x")
+            .unwrap();
+        assert_eq!(window.since, window.until);
+        let errors = window_of("since=tomorrow").unwrap_err();
+        assert_eq!(errors[0].field, "since");
+    }
+}

@@ -1,0 +1,24 @@
+//! Monitoring the model: how the population served compares with the one it
+//! was trained on.
+//!
+//! Every logged decision is counted in *cells*: its outcome, its source, the
+//! bin of its probability of default and the bin of each application field
+//! ([`Baseline::cells`]). The decision log adds those counts up as it writes
+//! (a [`Tally`] per hour and model version), so a report over any window is a
+//! sum of tallies, never a scan of the log; [`MonitoringReport::of`] turns
+//! the sum into shares and population stability indices against the
+//! training shares the model card carries.
+
+mod baseline;
+mod report;
+mod tally;
+
+pub use baseline::{Baseline, Bins};
+pub use report::{
+    BinShare, ByDecision, BySource, Drift, DriftStatus, HourCount, MIN_DECISIONS, MonitoringReport,
+    PSI_FLOOR, Window, WindowError, psi,
+};
+pub use tally::{CELLS_PER_DECISION, Cells, HourlyTally, Tally};
+
+#[cfg(test)]
+pub(crate) mod tests;

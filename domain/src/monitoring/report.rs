@@ -1,0 +1,290 @@
+//! The monitoring report of a window: counts, shares and drift.
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::application::{Application, FieldError};
+
+use super::baseline::{APPROVE, Baseline, Bins, DECLINE, FROM_CACHE, FROM_MODEL};
+use super::tally::{HourlyTally, Tally};
+
+/// Below this many decisions in a window, drift is not measured.
+pub const MIN_DECISIONS: u64 = 100;
+/// The share an empty bin counts as in the PSI, expected or actual: without
+/// it one empty bin makes the index infinite. 0.0001 is the usual choice: a
+/// bin empty in the window where the training had 10% adds 0.1 · ln(1000) ≈
+/// 0.69, which is `act` on its own, as it should be.
+pub const PSI_FLOOR: f64 = 1e-4;
+/// PSI from which a population is `watch`, then `act`.
+const WATCH_FROM: f64 = 0.10;
+const ACT_FROM: f64 = 0.25;
+
+/// The decisions a report covers: `since` ≤ `created_at` < `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// A window that cannot be read: the problem names each bad parameter.
+pub type WindowError = Vec<FieldError>;
+
+impl Window {
+    /// The window when none is given: the 24 hours before now.
+    pub const DEFAULT_LENGTH: TimeDelta = TimeDelta::hours(24);
+
+    /// The window of the query's `since` and `until` (RFC 3339 times):
+    /// `until` defaults to now, `since` to 24 hours before `until`.
+    pub fn parse(
+        since: Option<&str>,
+        until: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, WindowError> {
+        let mut errors = Vec::new();
+        let mut time = |name: &str, text: Option<&str>| -> Option<DateTime<Utc>> {
+            let text = text?;
+            match DateTime::parse_from_rfc3339(text) {
+                Ok(at) => Some(at.with_timezone(&Utc)),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        name,
+                        "must be an RFC 3339 time, such as 2026-11-25T10:00:00Z",
+                    ));
+                    None
+                }
+            }
+        };
+        let since_given = time("since", since);
+        let until_given = time("until", until);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let until = until_given.unwrap_or(now);
+        let since = since_given.unwrap_or(until - Self::DEFAULT_LENGTH);
+        if since > until {
+            return Err(vec![FieldError::new("since", "must not be after until")]);
+        }
+        Ok(Self { since, until })
+    }
+
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.since <= at && at < self.until
+    }
+}
+
+impl Serialize for Window {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Times {
+            since: String,
+            until: String,
+        }
+        Times {
+            since: self.since.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            until: self.until.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        }
+        .serialize(serializer)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftStatus {
+    Stable,
+    Watch,
+    Act,
+    InsufficientData,
+}
+
+impl DriftStatus {
+    fn of(psi: f64) -> Self {
+        if psi < WATCH_FROM {
+            DriftStatus::Stable
+        } else if psi < ACT_FROM {
+            DriftStatus::Watch
+        } else {
+            DriftStatus::Act
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftStatus::Stable => "stable",
+            DriftStatus::Watch => "watch",
+            DriftStatus::Act => "act",
+            DriftStatus::InsufficientData => "insufficient_data",
+        }
+    }
+}
+
+/// One bin: the training share and the window's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BinShare {
+    pub bin: String,
+    pub expected: f64,
+    pub actual: f64,
+}
+
+/// How far one quantity's distribution moved from the training one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    /// `None` with too few decisions to tell.
+    pub psi: Option<f64>,
+    pub status: DriftStatus,
+    pub bins: Vec<BinShare>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ByDecision {
+    pub approve: u64,
+    pub decline: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BySource {
+    pub model: u64,
+    pub cache: u64,
+}
+
+/// Decisions in one hour of the window (for the dashboard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourCount {
+    pub hour: DateTime<Utc>,
+    pub decisions: u64,
+    pub approved: u64,
+}
+
+/// The contract's MonitoringReport.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonitoringReport {
+    pub window: Window,
+    pub decisions: u64,
+    pub by_decision: ByDecision,
+    pub by_source: BySource,
+    /// `None` for a window without decisions.
+    pub approval_rate: Option<f64>,
+    pub score: Drift,
+    /// Every field of the application, in the contract's order.
+    #[serde(serialize_with = "as_object")]
+    pub features: Vec<(&'static str, Drift)>,
+    /// The hours of the window that hold decisions, earliest first.
+    #[serde(skip)]
+    pub hours: Vec<HourCount>,
+}
+
+fn as_object<S: Serializer>(
+    features: &[(&'static str, Drift)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(features.iter().map(|(name, drift)| (name, drift)))
+}
+
+impl MonitoringReport {
+    /// The report of a window from the tallies of its decisions. Every
+    /// decision counts in the totals; the bins count the decisions of the
+    /// serving model, which the baseline describes.
+    pub fn of(
+        window: Window,
+        baseline: &Baseline,
+        serving_version: &str,
+        tallies: &[HourlyTally],
+    ) -> Self {
+        let mut all = Tally::default();
+        let mut serving = Tally::default();
+        let mut hours: Vec<HourCount> = Vec::new();
+        for part in tallies {
+            all.merge(&part.tally);
+            if part.model_version == serving_version {
+                serving.merge(&part.tally);
+            }
+            let approved = part.tally.count(usize::from(APPROVE));
+            let decisions = approved + part.tally.count(usize::from(DECLINE));
+            match hours.last_mut() {
+                Some(last) if last.hour == part.hour => {
+                    last.decisions += decisions;
+                    last.approved += approved;
+                }
+                _ => hours.push(HourCount {
+                    hour: part.hour,
+                    decisions,
+                    approved,
+                }),
+            }
+        }
+        hours.sort_by_key(|hour| hour.hour);
+
+        let by_decision = ByDecision {
+            approve: all.count(usize::from(APPROVE)),
+            decline: all.count(usize::from(DECLINE)),
+        };
+        let decisions = by_decision.approve + by_decision.decline;
+        let binned = count_in(&serving, baseline.score(), baseline.offset(0));
+        let features = Application::FIELDS
+            .iter()
+            .zip(baseline.features())
+            .enumerate()
+            .map(|(k, (field, bins))| {
+                (
+                    field.name,
+                    drift(bins, baseline.offset(k + 1), &serving, binned),
+                )
+            })
+            .collect();
+        Self {
+            window,
+            decisions,
+            by_decision,
+            by_source: BySource {
+                model: all.count(usize::from(FROM_MODEL)),
+                cache: all.count(usize::from(FROM_CACHE)),
+            },
+            approval_rate: (decisions > 0).then(|| by_decision.approve as f64 / decisions as f64),
+            score: drift(baseline.score(), baseline.offset(0), &serving, binned),
+            features,
+            hours,
+        }
+    }
+}
+
+/// Decisions counted in any of a quantity's bins.
+fn count_in(tally: &Tally, bins: &Bins, offset: usize) -> u64 {
+    (0..bins.len()).map(|i| tally.count(offset + i)).sum()
+}
+
+fn drift(bins: &Bins, offset: usize, tally: &Tally, binned: u64) -> Drift {
+    let actual: Vec<f64> = (0..bins.len())
+        .map(|i| match binned {
+            0 => 0.0,
+            n => tally.count(offset + i) as f64 / n as f64,
+        })
+        .collect();
+    let psi = (binned >= MIN_DECISIONS).then(|| psi(bins.expected(), &actual));
+    Drift {
+        psi,
+        status: psi.map_or(DriftStatus::InsufficientData, DriftStatus::of),
+        bins: bins
+            .labels()
+            .iter()
+            .zip(bins.expected())
+            .zip(actual)
+            .map(|((bin, &expected), actual)| BinShare {
+                bin: bin.clone(),
+                expected,
+                actual,
+            })
+            .collect(),
+    }
+}
+
+/// The population stability index: Σ (actual − expected) · ln(actual /
+/// expected), each share at least [`PSI_FLOOR`].
+pub fn psi(expected: &[f64], actual: &[f64]) -> f64 {
+    expected
+        .iter()
+        .zip(actual)
+        .map(|(&expected, &actual)| {
+            let (expected, actual) = (expected.max(PSI_FLOOR), actual.max(PSI_FLOOR));
+            (actual - expected) * (actual / expected).ln()
+        })
+        .sum()
+}

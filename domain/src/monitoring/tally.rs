@@ -1,0 +1,141 @@
+//! Counts of decisions per cell, as the decision log keeps them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+
+use crate::application::FIELD_COUNT;
+use crate::decision::{Outcome, Source};
+
+use super::baseline::{outcome_cell, source_cell};
+
+/// Cells one decision counts in: outcome, source, score bin, a bin per field.
+pub const CELLS_PER_DECISION: usize = 3 + FIELD_COUNT;
+
+/// Where one decision is counted in a [`Tally`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    /// Outcome, source, the score's bin and each field's bin.
+    Binned([u16; CELLS_PER_DECISION]),
+    /// Outcome and source only: a decision logged before monitoring was.
+    Unbinned([u16; 2]),
+}
+
+impl Cells {
+    pub(super) fn binned(cells: [u16; CELLS_PER_DECISION]) -> Self {
+        Cells::Binned(cells)
+    }
+
+    /// A decision that counts in the totals but in no bin.
+    pub fn unbinned(decision: Outcome, source: Source) -> Self {
+        Cells::Unbinned([outcome_cell(decision), source_cell(source)])
+    }
+
+    pub fn as_slice(&self) -> &[u16] {
+        match self {
+            Cells::Binned(cells) => cells,
+            Cells::Unbinned(cells) => cells,
+        }
+    }
+
+    /// The binned cells as bytes (little-endian u16s) for a log row.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        match self {
+            Cells::Binned(cells) => Some(cells.iter().flat_map(|c| c.to_le_bytes()).collect()),
+            Cells::Unbinned(_) => None,
+        }
+    }
+
+    /// The cells [`Cells::to_bytes`] wrote, or `None` for any other bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 2 * CELLS_PER_DECISION {
+            return None;
+        }
+        let mut cells = [0u16; CELLS_PER_DECISION];
+        for (cell, pair) in cells.iter_mut().zip(bytes.chunks_exact(2)) {
+            *cell = u16::from_le_bytes([pair[0], pair[1]]);
+        }
+        Some(Cells::Binned(cells))
+    }
+}
+
+/// How many decisions fell in each cell. Cells past the end count zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    counts: Vec<u64>,
+}
+
+impl Tally {
+    pub fn from_counts(counts: Vec<u64>) -> Self {
+        Self { counts }
+    }
+
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    pub fn count(&self, cell: usize) -> u64 {
+        self.counts.get(cell).copied().unwrap_or(0)
+    }
+
+    pub fn add(&mut self, cells: &Cells) {
+        for &cell in cells.as_slice() {
+            let cell = usize::from(cell);
+            if cell >= self.counts.len() {
+                self.counts.resize(cell + 1, 0);
+            }
+            self.counts[cell] += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        if other.counts.len() > self.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.iter().all(|&count| count == 0)
+    }
+}
+
+/// The tally of the decisions one model version made in one hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyTally {
+    /// The start of the hour (UTC).
+    pub hour: DateTime<Utc>,
+    pub model_version: String,
+    pub tally: Tally,
+}
+
+impl HourlyTally {
+    /// The start of the hour holding `at`.
+    pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+        at.duration_trunc(TimeDelta::hours(1))
+            .expect("an hour divides any time")
+    }
+
+    /// Adds tallies up by hour and model version, earliest hour first.
+    pub fn gather(
+        parts: impl IntoIterator<Item = (DateTime<Utc>, String, Tally)>,
+    ) -> Vec<HourlyTally> {
+        let mut hours: BTreeMap<(DateTime<Utc>, String), Tally> = BTreeMap::new();
+        for (at, model_version, tally) in parts {
+            hours
+                .entry((Self::hour_of(at), model_version))
+                .or_default()
+                .merge(&tally);
+        }
+        hours
+            .into_iter()
+            .map(|((hour, model_version), tally)| HourlyTally {
+                hour,
+                model_version,
+                tally,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,329 @@
+//! Bins, cells, tallies, PSI and windows, with hand-worked figures.
+
+use chrono::{DateTime, TimeZone, Utc};
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::application::Application;
+use crate::decision::{Outcome, Source};
+use crate::fields::FieldKind;
+
+/// A baseline over every field: the score at 0.1 and 0.3 (30/40/30%),
+/// categories evenly shared, numbers split in two halves.
+pub(crate) fn test_baseline() -> Baseline {
+    let score = Bins::numeric(
+        vec![0.1, 0.3],
+        shares(&["low", "middle", "high"], &[0.3, 0.4, 0.3]),
+    )
+    .unwrap();
+    let features = Application::FIELDS
+        .iter()
+        .map(|field| {
+            let bins = match field.kind {
+                FieldKind::Categorical { values } => {
+                    let even = vec![1.0 / values.len() as f64; values.len()];
+                    Bins::categorical(shares(values, &even))
+                }
+                FieldKind::Boolean => Bins::categorical(shares(&["false", "true"], &[0.5, 0.5])),
+                FieldKind::Integer { min, max } => {
+                    let middle = f64::from(min) + f64::from(max - min) / 2.0;
+                    Bins::numeric(vec![middle.floor()], shares(&["low", "high"], &[0.5, 0.5]))
+                }
+                FieldKind::Number { .. } => {
+                    Bins::numeric(vec![1000.0], shares(&["low", "high"], &[0.5, 0.5]))
+                }
+            };
+            (field.name.to_owned(), bins.unwrap())
+        })
+        .collect();
+    Baseline::new(score, features).unwrap()
+}
+
+fn shares(labels: &[&str], shares: &[f64]) -> Vec<(String, f64)> {
+    labels
+        .iter()
+        .map(|label| label.to_string())
+        .zip(shares.iter().copied())
+        .collect()
+}
+
+fn example() -> Application {
+    let body: Value =
+        serde_json::from_str(include_str!("../../testdata/example-application.json")).unwrap();
+    Application::from_json(body.as_object().unwrap()).unwrap()
+}
+
+fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, hour, minute, 0).unwrap()
+}
+
+fn window() -> Window {
+    Window {
+        since: at(0, 0),
+        until: at(23, 0),
+    }
+}
+
+/// A tally of `n` decisions of the example, each with `probability`.
+fn tally_of(baseline: &Baseline, n: usize, probability: f64, source: Source) -> Tally {
+    let cells = baseline.cells(&example(), probability, Outcome::Approve, source);
+    let mut tally = Tally::default();
+    (0..n).for_each(|_| tally.add(&cells));
+    tally
+}
+
+fn hourly(hour: u32, model_version: &str, tally: Tally) -> HourlyTally {
+    HourlyTally {
+        hour: at(hour, 0),
+        model_version: model_version.to_owned(),
+        tally,
+    }
+}
+
+#[test]
+fn numbers_fall_in_right_closed_bins_and_categories_in_their_code() {
+    let bins = Bins::numeric(vec![1.0, 2.0], shares(&["a", "b", "c"], &[0.2, 0.3, 0.5])).unwrap();
+    let baseline = test_baseline();
+    let cells = |probability| match baseline.cells(
+        &example(),
+        probability,
+        Outcome::Decline,
+        Source::Cache,
+    ) {
+        Cells::Binned(cells) => cells,
+        Cells::Unbinned(_) => panic!("a decision is binned"),
+    };
+    // The score's bins start at cell 4: 0.1 falls below its edge, 0.1001 above.
+    assert_eq!(cells(0.1)[..3], [1, 3, 4]);
+    assert_eq!(cells(0.1001)[2], 5);
+    assert_eq!(cells(0.99)[2], 6);
+    // checking_account "below_0" is code 0: the first of its four bins.
+    assert_eq!(cells(0.5)[3], 7);
+    assert_eq!(bins.labels(), ["a", "b", "c"]);
+}
+
+#[test]
+fn cells_survive_their_bytes_and_other_bytes_are_not_cells() {
+    let cells = test_baseline().cells(&example(), 0.2, Outcome::Approve, Source::Model);
+    assert_eq!(Cells::from_bytes(&cells.to_bytes().unwrap()), Some(cells));
+    assert_eq!(Cells::from_bytes(&[1, 2, 3]), None);
+    assert_eq!(
+        Cells::unbinned(Outcome::Decline, Source::Cache).to_bytes(),
+        None
+    );
+}
+
+#[test]
+fn a_baseline_that_does_not_describe_the_application_is_refused() {
+    let good = test_baseline();
+    let score = good.score().clone();
+    let mut features: Vec<(String, Bins)> = Application::FIELDS
+        .iter()
+        .map(|f| f.name.to_owned())
+        .zip(good.features().iter().cloned())
+        .collect();
+
+    let mut swapped = features.clone();
+    swapped.swap(0, 1);
+    assert!(
+        Baseline::new(score.clone(), swapped)
+            .unwrap_err()
+            .contains("not the application's")
+    );
+
+    features[0].1 = Bins::categorical(shares(&["below_0", "none"], &[0.5, 0.5])).unwrap();
+    let refused = Baseline::new(score, features).unwrap_err();
+    assert!(
+        refused.starts_with("checking_account: the bins are"),
+        "{refused}"
+    );
+
+    assert!(Bins::numeric(vec![2.0, 1.0], shares(&["a", "b", "c"], &[0.2, 0.3, 0.5])).is_err());
+    assert!(Bins::numeric(vec![1.0], shares(&["a", "b"], &[0.2, 0.3])).is_err());
+    assert!(Bins::numeric(vec![1.0], shares(&["a"], &[1.0])).is_err());
+}
+
+#[test]
+fn psi_is_worked_by_hand_and_an_empty_bin_counts_as_the_floor() {
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // (0.25 − 0.5)·ln(0.5) + (0.75 − 0.5)·ln(1.5)
+    assert!(close(
+        psi(&[0.5, 0.5], &[0.25, 0.75]),
+        0.25 * 2f64.ln() + 0.25 * 1.5f64.ln()
+    ));
+    assert_eq!(psi(&[0.3, 0.7], &[0.3, 0.7]), 0.0);
+    // An empty bin is 0.0001, not 0 (which would make the index infinite).
+    let floored = (PSI_FLOOR - 0.5) * (PSI_FLOOR / 0.5).ln() + 0.5 * 2f64.ln();
+    assert!(close(psi(&[0.5, 0.5], &[0.0, 1.0]), floored));
+}
+
+#[test]
+fn the_status_follows_the_contracts_thresholds() {
+    let baseline = test_baseline();
+    let status_at = |low: usize, high: usize| {
+        // The score's bins are 30/40/30%; put `low` in the first, `high` in the last.
+        let mut tally = tally_of(&baseline, low, 0.05, Source::Model);
+        tally.merge(&tally_of(&baseline, 1000 - low - high, 0.2, Source::Model));
+        tally.merge(&tally_of(&baseline, high, 0.5, Source::Model));
+        let report = MonitoringReport::of(window(), &baseline, "v1", &[hourly(1, "v1", tally)]);
+        (report.score.psi.unwrap(), report.score.status)
+    };
+    assert_eq!(status_at(300, 300), (0.0, DriftStatus::Stable));
+    let (psi, status) = status_at(250, 250);
+    assert!(psi < 0.10, "{psi}");
+    assert_eq!(status, DriftStatus::Stable);
+    let (psi, status) = status_at(200, 200);
+    assert!((0.10..0.25).contains(&psi), "{psi}");
+    assert_eq!(status, DriftStatus::Watch);
+    let (psi, status) = status_at(50, 500);
+    assert!(psi >= 0.25, "{psi}");
+    assert_eq!(status, DriftStatus::Act);
+}
+
+#[test]
+fn under_a_hundred_decisions_no_psi_is_given() {
+    let baseline = test_baseline();
+    let report_of = |n| {
+        let tally = tally_of(&baseline, n, 0.2, Source::Model);
+        MonitoringReport::of(window(), &baseline, "v1", &[hourly(1, "v1", tally)])
+    };
+    let few = report_of(99);
+    assert_eq!(few.decisions, 99);
+    assert_eq!(few.score.psi, None);
+    assert_eq!(few.score.status, DriftStatus::InsufficientData);
+    assert!(
+        few.features
+            .iter()
+            .all(|(_, drift)| drift.psi.is_none() && drift.status == DriftStatus::InsufficientData)
+    );
+    // Every application is the example, so every share sits in one bin: act.
+    let enough = report_of(100);
+    assert_eq!(enough.score.status, DriftStatus::Act);
+    assert!(enough.features.iter().all(|(_, drift)| drift.psi.is_some()));
+}
+
+#[test]
+fn every_decision_counts_in_the_totals_but_only_the_serving_models_in_the_bins() {
+    let baseline = test_baseline();
+    let mut old = Tally::default();
+    (0..7).for_each(|_| old.add(&Cells::unbinned(Outcome::Decline, Source::Cache)));
+    let tallies = [
+        hourly(1, "v1", tally_of(&baseline, 200, 0.05, Source::Model)),
+        hourly(1, "v0", old),
+        hourly(2, "v1", tally_of(&baseline, 100, 0.5, Source::Cache)),
+    ];
+
+    let report = MonitoringReport::of(window(), &baseline, "v1", &tallies);
+
+    assert_eq!(report.decisions, 307);
+    assert_eq!(
+        (report.by_decision.approve, report.by_decision.decline),
+        (300, 7)
+    );
+    assert_eq!((report.by_source.model, report.by_source.cache), (200, 107));
+    assert_eq!(report.approval_rate, Some(300.0 / 307.0));
+    let actual: Vec<f64> = report.score.bins.iter().map(|bin| bin.actual).collect();
+    assert_eq!(actual, [200.0 / 300.0, 0.0, 100.0 / 300.0]);
+    let hours: Vec<(u32, u64, u64)> = report
+        .hours
+        .iter()
+        .map(|h| {
+            (
+                h.hour.format("%H").to_string().parse().unwrap(),
+                h.decisions,
+                h.approved,
+            )
+        })
+        .collect();
+    assert_eq!(hours, [(1, 207, 200), (2, 100, 100)]);
+}
+
+#[test]
+fn the_report_reads_as_the_contract_writes_it() {
+    let baseline = test_baseline();
+    let report = MonitoringReport::of(window(), &baseline, "v1", &[]);
+    let body = serde_json::to_value(&report).unwrap();
+
+    assert_eq!(
+        body["window"],
+        json!({"since": "2026-11-25T00:00:00Z", "until": "2026-11-25T23:00:00Z"})
+    );
+    assert_eq!(body["decisions"], 0);
+    assert_eq!(body["by_decision"], json!({"approve": 0, "decline": 0}));
+    assert_eq!(body["by_source"], json!({"model": 0, "cache": 0}));
+    assert_eq!(body["approval_rate"], Value::Null);
+    assert_eq!(
+        body["score"]["bins"][0],
+        json!({"bin": "low", "expected": 0.3, "actual": 0.0})
+    );
+    assert_eq!(body["score"]["status"], "insufficient_data");
+    let names: Vec<&str> = body["features"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let fields: Vec<&str> = Application::FIELDS.iter().map(|f| f.name).collect();
+    let mut sorted = fields.clone();
+    sorted.sort_unstable();
+    let mut listed = names.clone();
+    listed.sort_unstable();
+    assert_eq!(listed, sorted);
+    assert_eq!(body.as_object().unwrap().len(), 7);
+}
+
+#[test]
+fn a_window_defaults_to_the_last_day_and_reads_rfc_3339_in_any_offset() {
+    let now = at(12, 30);
+    assert_eq!(
+        Window::parse(None, None, now).unwrap(),
+        Window {
+            since: now - Window::DEFAULT_LENGTH,
+            until: now
+        }
+    );
+    assert_eq!(
+        Window::parse(Some("2026-11-25T10:00:00+02:00"), None, now).unwrap(),
+        Window {
+            since: at(8, 0),
+            until: now
+        }
+    );
+    assert_eq!(
+        Window::parse(None, Some("2026-11-25T01:00:00Z"), now).unwrap(),
+        Window {
+            since: at(1, 0) - Window::DEFAULT_LENGTH,
+            until: at(1, 0)
+        }
+    );
+    let empty = Window::parse(
+        Some("2026-11-25T01:00:00Z"),
+        Some("2026-11-25T01:00:00Z"),
+        now,
+    )
+    .unwrap();
+    assert!(!empty.contains(at(1, 0)));
+    assert!(window().contains(at(0, 0)) && !window().contains(at(23, 0)));
+}
+
+#[test]
+fn a_bad_window_names_each_bad_parameter() {
+    let now = at(12, 0);
+    let fields = |since, until| -> Vec<String> {
+        Window::parse(since, until, now)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    };
+    assert_eq!(
+        fields(Some("yesterday"), Some("2026-13-01T00:00:00Z")),
+        ["since", "until"]
+    );
+    assert_eq!(fields(None, Some("1700000000")), ["until"]);
+    assert_eq!(
+        fields(Some("2026-11-25T02:00:00Z"), Some("2026-11-25T01:00:00Z")),
+        ["since"]
+    );
+}
