@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, TimeDelta, Utc};
 use domain::monitoring::{Drift, DriftStatus};
 use domain::{ModelInfo, MonitoringReport};
 
@@ -47,6 +47,8 @@ fn percent(share: f64) -> String {
 
 /// The page's head, title and window picker.
 fn header(out: &mut String, model_version: &str, since: &str, until: &str, now: DateTime<Utc>) {
+    // Links to whole seconds read better, and lose nothing a person picks.
+    let now = now.trunc_subsecs(0);
     let _ = write!(
         out,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -180,11 +182,15 @@ fn decisions_chart(out: &mut String, report: &MonitoringReport) {
         );
         if *decisions > 0 {
             let rate = *approved as f64 / *decisions as f64;
-            rate_points.push(format!(
-                "{:.1},{:.1}",
-                x + width / 2.0,
-                CHART_HEIGHT * (1.0 - rate)
-            ));
+            let (cx, cy) = (x + width / 2.0, CHART_HEIGHT * (1.0 - rate));
+            rate_points.push(format!("{cx:.1},{cy:.1}"));
+            // A dot per point: a lone hour has no line to draw.
+            let _ = write!(
+                out,
+                "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"3\" fill=\"#e15759\"><title>{}: {} approved</title></circle>",
+                time(*start),
+                percent(rate)
+            );
         }
     }
     if !rate_points.is_empty() {

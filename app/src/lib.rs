@@ -5,6 +5,7 @@
 mod auth;
 mod cache_breaker;
 pub mod config;
+mod dashboard;
 mod instrumented;
 mod json_body;
 pub mod metrics;

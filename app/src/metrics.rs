@@ -6,7 +6,8 @@
 //! instrumented ports), batch sizes.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -20,6 +21,8 @@ pub struct Metrics {
     pub store_errors: IntCounterVec,
     pub scoring_duration: Histogram,
     pub batch_size: Histogram,
+    /// PSI of the last 24 hours per quantity, set when scraped.
+    pub psi: GaugeVec,
 }
 
 impl Metrics {
@@ -99,8 +102,21 @@ impl Metrics {
         registry
             .register(Box::new(batch_size.clone()))
             .expect("unique metric");
+        let psi = GaugeVec::new(
+            Opts::new(
+                "population_stability_index",
+                "PSI of the last 24 hours against training, for the score and each field \
+                 (NaN under 100 decisions); stable < 0.10 <= watch < 0.25 <= act.",
+            ),
+            &["quantity"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(psi.clone()))
+            .expect("unique metric");
         Self {
             registry,
+            psi,
             http_requests,
             http_duration,
             decisions,
@@ -125,6 +141,17 @@ impl Metrics {
             domain::CacheStatus::Hit => self.cache_lookups.with_label_values(&["hit"]).inc(),
             domain::CacheStatus::Miss => self.cache_lookups.with_label_values(&["miss"]).inc(),
             domain::CacheStatus::Off => {}
+        }
+    }
+
+    /// Sets the PSI gauges from a report.
+    pub fn record_drift(&self, report: &domain::MonitoringReport) {
+        let quantities = std::iter::once(("score", &report.score))
+            .chain(report.features.iter().map(|(name, drift)| (*name, drift)));
+        for (quantity, drift) in quantities {
+            self.psi
+                .with_label_values(&[quantity])
+                .set(drift.psi.unwrap_or(f64::NAN));
         }
     }
 

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{decisions, docs, health, metrics, model};
+use crate::routes::{decisions, docs, health, metrics, model, monitoring};
 use crate::schemas::*;
 
 /// Declares the bearer-key scheme (used when `CREDIT_DECISIONS_API_KEYS` is set).
@@ -39,6 +39,8 @@ impl Modify for BearerKeys {
         decisions::get_one,
         decisions::list,
         model::card,
+        monitoring::monitoring_report,
+        monitoring::dashboard,
         health::live,
         health::ready,
         metrics::render,
@@ -46,11 +48,11 @@ impl Modify for BearerKeys {
         docs::page,
     ),
     components(schemas(ApplicationSchema, DecisionDoc, ReasonDoc, DecisionRecordDoc, DecisionPageDoc,
-        BatchRequestDoc, BatchResponseDoc, ProblemDoc, FieldErrorDoc)),
+        BatchRequestDoc, BatchResponseDoc, ProblemDoc, FieldErrorDoc, MonitoringReportDoc)),
     modifiers(&BearerKeys),
     tags(
         (name = "decisions", description = "Decide applications and read the decision log."),
-        (name = "model", description = "The serving model."),
+        (name = "model", description = "The serving model, and the population it meets."),
         (name = "operations", description = "Health, metrics and this description (never behind a key)."),
     )
 )]

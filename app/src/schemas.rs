@@ -184,6 +184,82 @@ mod bodies {
         pub errors: Option<Vec<FieldErrorDoc>>,
     }
 
+    /// The population served in a window against the training population.
+    #[derive(ToSchema)]
+    #[schema(as = MonitoringReport)]
+    pub struct MonitoringReportDoc {
+        pub window: WindowDoc,
+        /// Logged decisions with `since` ≤ `created_at` < `until`, cache hits too.
+        pub decisions: u64,
+        pub by_decision: ByDecisionDoc,
+        pub by_source: BySourceDoc,
+        /// approve ÷ decisions; null without decisions.
+        #[schema(minimum = 0, maximum = 1)]
+        pub approval_rate: Option<f64>,
+        /// The probability of default, in the training deciles.
+        pub score: DriftDoc,
+        /// One entry for every field of the Application.
+        pub features: BTreeMap<String, DriftDoc>,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = MonitoringWindow)]
+    pub struct WindowDoc {
+        #[schema(format = DateTime, example = "2026-11-24T10:00:00Z")]
+        pub since: String,
+        #[schema(format = DateTime, example = "2026-11-25T10:00:00Z")]
+        pub until: String,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = CountsByDecision)]
+    pub struct ByDecisionDoc {
+        pub approve: u64,
+        pub decline: u64,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = CountsBySource)]
+    pub struct BySourceDoc {
+        pub model: u64,
+        pub cache: u64,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = DriftStatus)]
+    pub enum DriftStatusDoc {
+        Stable,
+        Watch,
+        Act,
+        InsufficientData,
+    }
+
+    /// How far one quantity moved from its training distribution.
+    #[derive(ToSchema)]
+    #[schema(as = Drift)]
+    pub struct DriftDoc {
+        /// The population stability index; null under 100 decisions.
+        #[schema(minimum = 0)]
+        pub psi: Option<f64>,
+        /// `stable` below 0.10, `watch` to 0.25, `act` from 0.25.
+        pub status: DriftStatusDoc,
+        pub bins: Vec<BinShareDoc>,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = BinShare)]
+    pub struct BinShareDoc {
+        #[schema(example = "0.000-0.063")]
+        pub bin: String,
+        /// The training population's share.
+        #[schema(minimum = 0, maximum = 1)]
+        pub expected: f64,
+        /// The window's share.
+        #[schema(minimum = 0, maximum = 1)]
+        pub actual: f64,
+    }
+
     /// A free-form JSON object.
     #[derive(ToSchema)]
     #[schema(as = Object)]
@@ -265,6 +341,8 @@ problems! {
     RecordProblems = [401, 404, 503];
     /// Reading a page of the log.
     PageProblems = [401, 422, 503];
+    /// The monitoring report: the key, the window, the log.
+    MonitoringProblems = [401, 422, 503];
     /// Any other operation behind the key.
     KeyProblems = [401];
 }

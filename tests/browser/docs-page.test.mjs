@@ -1,6 +1,6 @@
 // The docs page in headless Chromium: it renders every endpoint of the
 // OpenAPI document, and sending the example application from it shows a
-// decision. Run by scripts/check-docs against a running service:
+// decision. Run by scripts/check-pages against a running service:
 //
 //     node tests/browser/docs-page.test.mjs http://127.0.0.1:8080 [screenshot.png]
 

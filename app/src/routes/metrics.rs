@@ -1,13 +1,26 @@
 //! `GET /metrics`: Prometheus text format.
 
 use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use domain::{DecisionFlow, Window};
 
 use crate::metrics::Metrics;
 
-/// Prometheus metrics.
+/// Prometheus metrics, with the PSI of the last 24 hours measured at each
+/// scrape (from the log's tallies: a few milliseconds).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-pub async fn render(metrics: web::Data<Metrics>) -> HttpResponse {
+pub async fn render(metrics: web::Data<Metrics>, flow: web::Data<DecisionFlow>) -> HttpResponse {
+    let now = Utc::now();
+    let last_day = Window {
+        since: now - Window::DEFAULT_LENGTH,
+        until: now,
+    };
+    // A log that cannot answer leaves the gauges as they were; its error
+    // is counted in store_errors_total.
+    if let Ok(report) = flow.monitoring(last_day).await {
+        metrics.record_drift(&report);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod health;
 pub(crate) mod metrics;
 pub(crate) mod model;
+pub(crate) mod monitoring;
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
@@ -37,12 +38,22 @@ pub fn configure(config: &mut web::ServiceConfig) {
             [get().to(decisions::get_one)],
         ))
         .service(resource("/model", "GET", [get().to(model::card)]))
+        .service(resource(
+            "/monitoring",
+            "GET",
+            [get().to(monitoring::monitoring_report)],
+        ))
         .default_service(web::to(not_found));
     config
         .service(v1)
         .service(resource("/health/live", "GET", [get().to(health::live)]))
         .service(resource("/health/ready", "GET", [get().to(health::ready)]))
         .service(resource("/metrics", "GET", [get().to(metrics::render)]))
+        .service(resource(
+            "/monitoring",
+            "GET",
+            [get().to(monitoring::dashboard)],
+        ))
         .service(resource(
             "/openapi.json",
             "GET",

@@ -29,7 +29,7 @@ use crate::schemas::{MonitoringProblems, MonitoringReportDoc};
         MonitoringProblems,
     )
 )]
-pub async fn report(
+pub async fn monitoring_report(
     request: HttpRequest,
     flow: web::Data<DecisionFlow>,
 ) -> Result<HttpResponse, Problem> {
@@ -57,7 +57,7 @@ pub async fn report(
         (status = 503, description = "The decision log is unavailable: the page says so", body = String, content_type = "text/html"),
     )
 )]
-pub async fn page(request: HttpRequest, flow: web::Data<DecisionFlow>) -> HttpResponse {
+pub async fn dashboard(request: HttpRequest, flow: web::Data<DecisionFlow>) -> HttpResponse {
     let now = Utc::now();
     let model = flow.model();
     let (status, html) = match window_of(request.query_string()) {
@@ -102,12 +102,22 @@ fn window_of(query: &str) -> Result<Window, Vec<FieldError>> {
     let mut until = None;
     for (name, value) in pairs {
         match name.as_str() {
-            "since" => since = Some(value),
-            "until" => until = Some(value),
+            "since" => since = Some(restore_plus(value)),
+            "until" => until = Some(restore_plus(value)),
             _ => {}
         }
     }
     Window::parse(since.as_deref(), until.as_deref(), Utc::now())
+}
+
+/// A `+` offset sent unencoded reads as a space (`…T10:00:00 01:00`):
+/// put it back, as no RFC 3339 time has a space there.
+fn restore_plus(mut time: String) -> String {
+    let at = time.len().wrapping_sub(6);
+    if time.get(at..at + 1) == Some(" ") {
+        time.replace_range(at..at + 1, "+");
+    }
+    time
 }
 
 #[cfg(test)]
@@ -116,9 +126,13 @@ mod tests {
 
     #[test]
     fn the_window_comes_from_since_and_until_and_ignores_the_rest() {
-        let window = window_of("since=2026-11-25T10:00:00Z&until=2026-11-25T11:00:00%2B01:00&utm=x")
-            .unwrap();
+        let window =
+            window_of("since=2026-11-25T10:00:00Z&until=2026-11-25T11:00:00%2B01:00&utm=x")
+                .unwrap();
         assert_eq!(window.since, window.until);
+        // The same offset, sent with a bare `+`.
+        let bare = window_of("since=2026-11-25T11:00:00+01:00&until=2026-11-25T10:00:00Z").unwrap();
+        assert_eq!(bare, window);
         let errors = window_of("since=tomorrow").unwrap_err();
         assert_eq!(errors[0].field, "since");
     }

@@ -37,6 +37,7 @@ mod health;
 mod log_in_postgres;
 mod metrics;
 mod model;
+mod monitoring;
 mod negative_paths;
 mod openapi;
 mod port_contracts;

@@ -2,7 +2,7 @@
 //! endpoint, its examples pass the service's own validation, and real
 //! answers have the documented shapes. (That it is valid OpenAPI 3.1, and
 //! that the docs page works in a browser, is checked by
-//! `scripts/check-docs`, run by `scripts/test`.)
+//! `scripts/check-pages`, run by `scripts/test`.)
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;

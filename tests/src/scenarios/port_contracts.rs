@@ -5,9 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{TimeDelta, Utc};
+
 use domain::{
-    Application, CacheEntry, CacheKey, DecisionCache, DecisionId, DecisionRecord, DecisionStore,
-    LogEntry, Outcome, Scorer, Source, StoreError, Verdict,
+    Application, CacheEntry, CacheKey, Cells, DecisionCache, DecisionId, DecisionRecord,
+    DecisionStore, HourlyTally, LogEntry, Outcome, Scorer, Source, StoreError, Tally, Verdict,
+    Window,
 };
 use pretty_assertions::assert_eq;
 
@@ -145,6 +148,83 @@ pub fn entries(records: &[DecisionRecord]) -> Vec<LogEntry> {
         .collect()
 }
 
+/// What a store's tallies must add up to: the cells of exactly the entries
+/// whose `created_at` is in the window, by hour and model version, whether
+/// the window's edges fall on whole minutes or inside them.
+pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
+    // Hours ahead (their partitions exist), on a whole hour.
+    let hour = HourlyTally::hour_of(Utc::now()) + TimeDelta::hours(2);
+    let at = |minutes: i64, seconds: i64| hour + TimeDelta::seconds(minutes * 60 + seconds);
+    let logged_at = |at, source, version: &str| {
+        let mut record = record(source);
+        record.created_at = at;
+        record.response.verdict.model_version = version.to_owned();
+        record
+    };
+    let mut logged = entries(&[
+        logged_at(at(0, 30), Source::Model, "contract-test"),
+        logged_at(at(1, 10), Source::Cache, "contract-test"),
+        logged_at(at(1, 50), Source::Model, "contract-test"),
+        logged_at(at(5, 0), Source::Model, "contract-test"),
+        logged_at(at(62, 0), Source::Model, "older-model"),
+    ]);
+    // Logged before monitoring: counted by outcome and source only.
+    logged[3].record.response.verdict.decision = Outcome::Decline;
+    logged[3].cells = Cells::unbinned(Outcome::Decline, Source::Model);
+    store.append(&logged[..2]).await.unwrap();
+    store.append(&logged[2..]).await.unwrap();
+
+    for (since, until) in [
+        (at(0, 0), at(120, 0)),
+        (at(0, 45), at(5, 0)),
+        (at(0, 30), at(1, 10)),
+        (at(1, 10), at(1, 50)),
+        (at(0, 31), at(62, 1)),
+        (at(5, 0), at(5, 0)),
+        (at(-60, 0), at(0, 0)),
+    ] {
+        let window = Window { since, until };
+        let scanned = HourlyTally::gather(
+            logged
+                .iter()
+                .filter(|e| window.contains(e.record.created_at))
+                .map(|e| {
+                    let mut tally = Tally::default();
+                    tally.add(&e.cells);
+                    (
+                        e.record.created_at,
+                        e.record.response.verdict.model_version.clone(),
+                        tally,
+                    )
+                }),
+        );
+        assert_eq!(
+            store.tally(window).await.unwrap(),
+            scanned,
+            "{since} – {until}"
+        );
+    }
+    let all = store
+        .tally(Window {
+            since: at(0, 0),
+            until: at(120, 0),
+        })
+        .await
+        .unwrap();
+    let decisions: Vec<(u32, &str, u64)> = all
+        .iter()
+        .map(|part| {
+            let minutes = (part.hour - hour).num_minutes() as u32;
+            (
+                minutes,
+                part.model_version.as_str(),
+                part.tally.count(0) + part.tally.count(1),
+            )
+        })
+        .collect();
+    assert_eq!(decisions, [(0, "contract-test", 4), (60, "older-model", 1)]);
+}
+
 fn ids(records: &[DecisionRecord]) -> Vec<DecisionId> {
     records.iter().map(|r| r.decision_id).collect()
 }
@@ -235,6 +315,11 @@ mod memory {
     async fn the_memory_store_keeps_the_store_contract() {
         store_contract(Arc::new(MemoryDecisionLog::new())).await;
     }
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_tally_contract() {
+        tally_contract(Arc::new(MemoryDecisionLog::new())).await;
+    }
 }
 
 mod real_servers {
@@ -265,6 +350,12 @@ mod real_servers {
     async fn the_postgres_store_keeps_the_store_contract() {
         let real = RealBackends::create().await;
         store_contract(Arc::new(real.store().await)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_postgres_store_keeps_the_tally_contract() {
+        let real = RealBackends::create().await;
+        tally_contract(Arc::new(real.store().await)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,338 @@
+//! Monitoring over HTTP: the report of `GET /v1/monitoring` from the
+//! decision log against the model card's baseline, its window and its
+//! errors, the dashboard page and the PSI gauges. Written once, run on the
+//! memory log and on PostgreSQL.
+
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
+use super::expect_problem;
+use crate::harness::TestApp;
+use crate::harness::data::{example_with, golden_rows};
+
+/// The model's threshold, from its card.
+const THRESHOLD: f32 = 0.2326;
+
+fn training_applications() -> Vec<Value> {
+    golden_rows()
+        .iter()
+        .map(|row| row.application.clone())
+        .collect()
+}
+
+/// The training applications with `field` changed by `change`.
+fn shifted(field: &str, change: impl Fn(usize) -> Value) -> Vec<Value> {
+    let mut applications = training_applications();
+    for (i, application) in applications.iter_mut().enumerate() {
+        application[field] = change(i);
+    }
+    applications
+}
+
+async fn decide_all(app: &TestApp, applications: &[Value]) {
+    for batch in applications.chunks(app::BATCH_MAX) {
+        let response = app.post_batch(batch).await;
+        assert_eq!(response.status(), 200);
+    }
+}
+
+async fn report(app: &TestApp, query: &str) -> Value {
+    let response = app.get(&format!("/v1/monitoring{query}")).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn status(drift: &Value) -> &str {
+    drift["status"].as_str().unwrap()
+}
+
+fn psi(drift: &Value) -> f64 {
+    drift["psi"].as_f64().unwrap()
+}
+
+/// Each field's status, in the report's order.
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["features"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, drift)| (name.clone(), status(drift).to_owned()))
+        .collect()
+}
+
+fn all_stable_but(report: &Value, moved: &str, to: &str) -> Vec<(String, String)> {
+    statuses(report)
+        .into_iter()
+        .map(|(name, _)| {
+            let status = if name == moved { to } else { "stable" };
+            (name, status.to_owned())
+        })
+        .collect()
+}
+
+/// The training population itself, served: the window's share of every bin
+/// is the card's training share, so every PSI is (next to) zero. Served
+/// again from the cache, hits count too and nothing moves.
+pub async fn the_training_population_is_stable_everywhere(app: &TestApp) {
+    let applications = training_applications();
+    decide_all(app, &applications).await;
+    let approved = golden_rows()
+        .iter()
+        .filter(|row| row.probability_of_default < THRESHOLD)
+        .count() as u64;
+
+    let first = report(app, "").await;
+    assert_eq!(first["decisions"], 1000);
+    assert_eq!(
+        first["by_decision"],
+        json!({"approve": approved, "decline": 1000 - approved})
+    );
+    assert_eq!(first["by_source"], json!({"model": 1000, "cache": 0}));
+    assert_eq!(
+        first["approval_rate"].as_f64().unwrap(),
+        approved as f64 / 1000.0
+    );
+    assert_eq!(first["features"].as_object().unwrap().len(), 18);
+    for (name, drift) in std::iter::once(("score", &first["score"])).chain(
+        first["features"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, d)| (n.as_str(), d)),
+    ) {
+        assert_eq!(status(drift), "stable", "{name}");
+        assert!(psi(drift) < 1e-4, "{name}: {}", psi(drift));
+        for bin in drift["bins"].as_array().unwrap() {
+            let (expected, actual) = (
+                bin["expected"].as_f64().unwrap(),
+                bin["actual"].as_f64().unwrap(),
+            );
+            assert!((expected - actual).abs() < 1e-6, "{name} {bin}");
+        }
+    }
+
+    decide_all(app, &applications).await;
+    let again = report(app, "").await;
+    assert_eq!(again["decisions"], 2000);
+    assert_eq!(
+        again["by_source"]["cache"], 1000,
+        "every application was a hit"
+    );
+    assert!(psi(&again["score"]) < 1e-4);
+}
+
+/// Only overdrawn checking accounts: that field acts, the others stay, and
+/// the score moves towards default.
+pub async fn a_shifted_population_moves_its_field_and_the_score(app: &TestApp) {
+    let base = psi(&{
+        decide_all(app, &training_applications()).await;
+        report(app, "").await
+    }["score"]);
+    let since = now_text(app).await;
+    decide_all(app, &shifted("checking_account", |_| json!("below_0"))).await;
+
+    let shifted = report(app, &format!("?since={since}")).await;
+    assert_eq!(
+        shifted["decisions"], 1000,
+        "the window holds only the shifted ones"
+    );
+    assert_eq!(
+        statuses(&shifted),
+        all_stable_but(&shifted, "checking_account", "act")
+    );
+    let below_0 = &shifted["features"]["checking_account"]["bins"][0];
+    assert_eq!(
+        (below_0["bin"].as_str(), below_0["actual"].as_f64()),
+        (Some("below_0"), Some(1.0))
+    );
+    assert!(
+        psi(&shifted["score"]) > base + 0.1,
+        "the score moved: {}",
+        shifted["score"]
+    );
+    assert!(
+        shifted["approval_rate"].as_f64() < Some(0.3),
+        "fewer approvals: {}",
+        shifted["approval_rate"]
+    );
+}
+
+/// Only applicants of 19 to 25: age acts, the others stay.
+pub async fn a_young_population_moves_age(app: &TestApp) {
+    decide_all(app, &shifted("age_years", |i| json!(19 + (i % 7)))).await;
+    let young = report(app, "").await;
+    assert_eq!(statuses(&young), all_stable_but(&young, "age_years", "act"));
+}
+
+/// Under 100 decisions every PSI is null and every status
+/// `insufficient_data`; at 100 they are measured.
+pub async fn under_a_hundred_decisions_there_is_no_psi(app: &TestApp) {
+    let applications = training_applications();
+    decide_all(app, &applications[..99]).await;
+    let few = report(app, "").await;
+    assert_eq!(few["decisions"], 99);
+    assert_eq!(few["score"]["psi"], Value::Null);
+    assert_eq!(few["score"]["status"], "insufficient_data");
+    for (name, status) in statuses(&few) {
+        assert_eq!(status, "insufficient_data", "{name}");
+        assert_eq!(few["features"][&name]["psi"], Value::Null);
+    }
+
+    decide_all(app, &applications[99..100]).await;
+    let enough = report(app, "").await;
+    assert!(enough["score"]["psi"].is_number());
+    assert!(
+        statuses(&enough)
+            .iter()
+            .all(|(_, status)| status != "insufficient_data")
+    );
+}
+
+/// The time as the log's latest record has it, just after it.
+async fn now_text(app: &TestApp) -> String {
+    let page: Value = app.get("/v1/decisions?limit=1").await.json().await.unwrap();
+    let newest = page["items"][0]["created_at"].as_str().unwrap();
+    let at =
+        chrono::DateTime::parse_from_rfc3339(newest).unwrap() + chrono::TimeDelta::microseconds(1);
+    at.to_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// `since` counts from its instant on, `until` stops before its own.
+pub async fn the_window_holds_what_was_logged_within_it(app: &TestApp) {
+    for age in [30, 31, 32] {
+        let response = app
+            .post_decision(&example_with("age_years", json!(age)))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
+    let times: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|record| record["created_at"].as_str().unwrap())
+        .collect();
+
+    let count = |query: String| async move { report(app, &query).await["decisions"].clone() };
+    assert_eq!(count(format!("?since={}", times[1])).await, 2);
+    assert_eq!(count(format!("?until={}", times[1])).await, 1);
+    assert_eq!(
+        count(format!("?since={}&until={}", times[0], times[2])).await,
+        2
+    );
+    assert_eq!(count(format!("?since={0}&until={0}", times[1])).await, 0);
+    assert_eq!(
+        count("?since=2099-01-01T00:00:00Z&until=2099-01-02T00:00:00Z".to_owned()).await,
+        0
+    );
+    let default = report(app, "").await;
+    assert_eq!(default["decisions"], 3);
+    let window = &default["window"];
+    let since = chrono::DateTime::parse_from_rfc3339(window["since"].as_str().unwrap()).unwrap();
+    let until = chrono::DateTime::parse_from_rfc3339(window["until"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        until - since,
+        chrono::TimeDelta::hours(24),
+        "the default window is a day"
+    );
+}
+
+pub async fn a_bad_window_is_422_naming_the_parameter(app: &TestApp) {
+    for (query, fields) in [
+        ("?since=yesterday", json!(["since"])),
+        ("?until=1700000000", json!(["until"])),
+        ("?since=2026-11-25&until=noon", json!(["since", "until"])),
+        (
+            "?since=2026-11-25T12:00:00Z&until=2026-11-25T11:00:00Z",
+            json!(["since"]),
+        ),
+    ] {
+        let problem = expect_problem(
+            app.get(&format!("/v1/monitoring{query}")).await,
+            422,
+            "validation",
+        )
+        .await;
+        let named: Vec<&Value> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["field"])
+            .collect();
+        assert_eq!(json!(named), fields, "{query}");
+    }
+}
+
+/// The dashboard draws the report: its figures, both charts and a row per
+/// field with its status; a bad window is said on the page, with 422.
+pub async fn the_dashboard_draws_the_report(app: &TestApp) {
+    decide_all(app, &shifted("checking_account", |_| json!("below_0"))).await;
+    let response = app.get("/monitoring").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        super::header(&response, "content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("<div>1000<span>decisions</span></div>"),
+        "the count is shown"
+    );
+    assert!(html.contains("id=\"decisions-chart\"") && html.contains("id=\"score-chart\""));
+    assert_eq!(
+        html.matches("<tr data-field=").count(),
+        19,
+        "the score and 18 fields"
+    );
+    assert!(html.contains("<tr data-field=\"checking_account\" data-status=\"act\">"));
+    assert!(html.contains("<tr data-field=\"housing\" data-status=\"stable\">"));
+    assert!(!html.contains("<script"), "no script");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from elsewhere"
+    );
+
+    let refused = app.get("/monitoring?since=soon").await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("since must be an RFC 3339 time")
+    );
+}
+
+/// `/metrics` has a PSI gauge for the score and for every field.
+pub async fn metrics_export_the_psi_of_the_last_day(app: &TestApp) {
+    let before = app.get("/metrics").await.text().await.unwrap();
+    assert!(before.contains("credit_decisions_population_stability_index{quantity=\"score\"} NaN"));
+    decide_all(app, &shifted("checking_account", |_| json!("below_0"))).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let gauge = |quantity: &str| -> f64 {
+        let prefix =
+            format!("credit_decisions_population_stability_index{{quantity=\"{quantity}\"}} ");
+        let line = metrics
+            .lines()
+            .find(|line| line.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("{quantity}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    assert!(gauge("checking_account") >= 0.25);
+    assert!(gauge("housing") < 0.10);
+    assert!(gauge("score") > 0.0);
+}
+
+on_both_backends!(
+    the_training_population_is_stable_everywhere,
+    a_shifted_population_moves_its_field_and_the_score,
+    a_young_population_moves_age,
+    under_a_hundred_decisions_there_is_no_psi,
+    the_window_holds_what_was_logged_within_it,
+    a_bad_window_is_422_naming_the_parameter,
+    the_dashboard_draws_the_report,
+    metrics_export_the_psi_of_the_last_day,
+);
