@@ -492,3 +492,67 @@ async fn a_model_that_cannot_explain_a_decline_returns_no_decision() {
         .await;
     assert!(matches!(result, Err(DecideError::ModelUnavailable(_))));
 }
+
+#[tokio::test]
+async fn each_logged_decision_carries_the_cells_the_baseline_gives_it() {
+    let app = application(67);
+    let mut cache = MockDecisionCache::new();
+    cache
+        .expect_read()
+        .returning(|_| Ok(vec![CacheEntry::Found(verdict(0.5))]));
+    let mut store = MockDecisionStore::new();
+    let expected = test_baseline().cells(
+        &app,
+        verdict(0.5).probability_of_default,
+        Outcome::Decline,
+        Source::Cache,
+    );
+    store
+        .expect_append()
+        .withf(move |entries| entries.len() == 1 && entries[0].cells == expected)
+        .times(1)
+        .returning(|_| Ok(()));
+
+    service(Some(cache), store, scorer())
+        .decide(app)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_monitoring_report_is_made_from_the_logs_tally_of_the_window() {
+    use crate::monitoring::{HourlyTally, Tally, Window};
+    let window = Window::parse(
+        Some("2026-11-25T00:00:00Z"),
+        Some("2026-11-25T12:00:00Z"),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let cells = test_baseline().cells(&application(30), 0.05, Outcome::Approve, Source::Model);
+    let mut tally = Tally::default();
+    (0..3).for_each(|_| tally.add(&cells));
+    let mut store = MockDecisionStore::new();
+    store
+        .expect_tally()
+        .withf(move |asked| *asked == window)
+        .times(1)
+        .returning(move |_| {
+            Ok(vec![HourlyTally {
+                hour: window.since,
+                model_version: VERSION.to_owned(),
+                tally: tally.clone(),
+            }])
+        });
+
+    let report = service(None, store, scorer())
+        .monitoring(window)
+        .await
+        .unwrap();
+
+    assert_eq!(report.window, window);
+    assert_eq!((report.decisions, report.by_decision.approve), (3, 3));
+    assert_eq!(
+        report.score.bins[0].actual, 1.0,
+        "0.05 is in the lowest bin"
+    );
+}

@@ -1,0 +1,119 @@
+//! `fill-decision-log DATABASE_URL ROWS HOURS`: appends ROWS decisions to the
+//! PostgreSQL decision log, spread evenly over the last HOURS hours (ending
+//! five minutes ago), for the monitoring benchmark (`scripts/bench-monitoring`).
+//!
+//! Each row is one of the 1,000 training applications with the built-in
+//! model's verdict, logged and tallied exactly as the service does it
+//! (through `PostgresDecisionLog::append`); a third are cache hits. Built
+//! only with `--features bench`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{TimeDelta, Utc};
+use domain::{
+    Application, CanonicalRequest, Decision, DecisionId, DecisionRecord, DecisionStore, LogEntry,
+    Scorer, Source, Verdict,
+};
+use onnx_scorer::OnnxScorer;
+use postgres_log::{PostgresDecisionLog, PostgresLogSettings};
+
+const CHUNK: usize = 2_000;
+const CONCURRENT_APPENDS: usize = 4;
+
+#[tokio::main]
+async fn main() {
+    let arguments: Vec<String> = std::env::args().collect();
+    let [_, url, rows, hours] = arguments.as_slice() else {
+        eprintln!("usage: fill-decision-log DATABASE_URL ROWS HOURS");
+        std::process::exit(2);
+    };
+    let rows: usize = rows.parse().expect("ROWS is a number");
+    let hours: i64 = hours.parse().expect("HOURS is a number");
+
+    let scorer = OnnxScorer::built_in().expect("the built-in model loads");
+    let model = scorer.model();
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("../../../model/golden-vectors.json"))
+            .expect("the golden vectors are JSON");
+    let applications: Vec<Application> = golden["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| {
+            Application::from_json(row["application"].as_object().expect("an object"))
+                .expect("a training application is valid")
+        })
+        .collect();
+    let verdicts: Vec<Verdict> = scorer
+        .score(&applications)
+        .expect("the model scores")
+        .into_iter()
+        .map(|probability| Verdict::from_model(probability, model.threshold, &model.version))
+        .collect();
+
+    let mut settings = PostgresLogSettings::new(url.clone());
+    settings.group.max_group_rows = 10_000;
+    let log = Arc::new(
+        PostgresDecisionLog::connect(&settings)
+            .await
+            .expect("the log opens"),
+    );
+    let end = Utc::now() - TimeDelta::minutes(5);
+    let step = TimeDelta::hours(hours) / rows as i32;
+    let entry = |i: usize| {
+        let application = &applications[i % applications.len()];
+        let verdict = verdicts[i % applications.len()].clone();
+        let source = if i % 3 == 0 {
+            Source::Cache
+        } else {
+            Source::Model
+        };
+        let decision_id = DecisionId::mint();
+        LogEntry {
+            cells: model.baseline.cells(
+                application,
+                verdict.probability_of_default,
+                verdict.decision,
+                source,
+            ),
+            record: DecisionRecord {
+                decision_id,
+                created_at: end - step * (rows - i) as i32,
+                source,
+                request: CanonicalRequest::of(application),
+                response: Decision {
+                    decision_id,
+                    verdict,
+                },
+            },
+        }
+    };
+
+    let started = Instant::now();
+    let chunks: Vec<(usize, usize)> = (0..rows)
+        .step_by(CHUNK)
+        .map(|first| (first, (first + CHUNK).min(rows)))
+        .collect();
+    for wave in chunks.chunks(CONCURRENT_APPENDS) {
+        let appends: Vec<_> = wave
+            .iter()
+            .map(|&(first, last)| {
+                let entries: Vec<LogEntry> = (first..last).map(entry).collect();
+                let log = log.clone();
+                tokio::spawn(async move { log.append(&entries).await })
+            })
+            .collect();
+        for append in appends {
+            append
+                .await
+                .expect("the append runs")
+                .expect("the log takes the rows");
+        }
+    }
+    log.close().await;
+    println!(
+        "appended {rows} decisions over {hours} hours in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
