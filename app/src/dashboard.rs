@@ -47,8 +47,9 @@ fn percent(share: f64) -> String {
 
 /// The page's head, title and window picker.
 fn header(out: &mut String, model_version: &str, since: &str, until: &str, now: DateTime<Utc>) {
-    // Links to whole seconds read better, and lose nothing a person picks.
-    let now = now.trunc_subsecs(0);
+    // Links to whole seconds read better; rounded up, so that the decisions
+    // of this very second are in the window.
+    let now = now.trunc_subsecs(0) + TimeDelta::seconds(1);
     let _ = write!(
         out,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
