@@ -5,19 +5,12 @@
 //     node tests/browser/docs-page.test.mjs http://127.0.0.1:8080 [screenshot.png]
 
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const base = process.argv[2] ?? "http://127.0.0.1:8080";
 const screenshot = process.argv[3];
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  // No sandbox as root; no background calls to the internet.
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   const outside = [];

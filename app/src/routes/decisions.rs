@@ -213,9 +213,7 @@ pub async fn list(
 /// `limit` (1 – 1000, default 50) and `before` (a decision id). Other
 /// parameters are ignored, as HTTP caches and proxies may add their own.
 fn parse_page_query(query: &str) -> Result<(u16, Option<DecisionId>), Problem> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|error| Problem::MalformedBody(format!("the query string is malformed: {error}")))?
-        .into_inner();
+    let pairs = super::query_pairs(query)?;
     let mut limit = LIMIT_DEFAULT;
     let mut before = None;
     let mut errors = Vec::new();

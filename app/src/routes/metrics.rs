@@ -11,11 +11,7 @@ use crate::metrics::Metrics;
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn render(metrics: web::Data<Metrics>, flow: web::Data<DecisionFlow>) -> HttpResponse {
-    let now = Utc::now();
-    let last_day = Window {
-        since: now - Window::DEFAULT_LENGTH,
-        until: now,
-    };
+    let last_day = Window::day_before(Utc::now());
     // A log that cannot answer leaves the gauges as they were; its error
     // is counted in store_errors_total.
     if let Ok(report) = flow.monitoring(last_day).await {

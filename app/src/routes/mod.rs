@@ -82,6 +82,14 @@ fn resource(
         .default_service(web::to(not_allowed))
 }
 
+/// The query string's parameters, in order. The routes ignore those they
+/// do not know, as HTTP caches and proxies may add their own.
+fn query_pairs(query: &str) -> Result<Vec<(String, String)>, Problem> {
+    web::Query::<Vec<(String, String)>>::from_query(query)
+        .map(web::Query::into_inner)
+        .map_err(|error| Problem::MalformedBody(format!("the query string is malformed: {error}")))
+}
+
 /// Any path the contract does not know.
 pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, Problem> {
     Err(Problem::NotFound(format!(

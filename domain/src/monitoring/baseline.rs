@@ -193,7 +193,7 @@ impl Baseline {
         for (k, (bins, value)) in self.features.iter().zip(features).enumerate() {
             cells[3 + k] = self.offsets[k + 1] + bins.index(f64::from(value)) as u16;
         }
-        Cells::binned(cells)
+        Cells::Binned(cells)
     }
 
     /// The first cell of the score's bins (`0`) or of a feature's (`1 + k`).

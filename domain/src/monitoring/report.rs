@@ -1,5 +1,7 @@
 //! The monitoring report of a window: counts, shares and drift.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Serialize, Serializer};
 
@@ -33,6 +35,14 @@ impl Window {
     /// The window when none is given: the 24 hours before now.
     pub const DEFAULT_LENGTH: TimeDelta = TimeDelta::hours(24);
 
+    /// The default window: the 24 hours before `until`.
+    pub fn day_before(until: DateTime<Utc>) -> Self {
+        Self {
+            since: until - Self::DEFAULT_LENGTH,
+            until,
+        }
+    }
+
     /// The window of the query's `since` and `until` (RFC 3339 times):
     /// `until` defaults to now, `since` to 24 hours before `until`.
     pub fn parse(
@@ -60,7 +70,7 @@ impl Window {
             return Err(errors);
         }
         let until = until_given.unwrap_or(now);
-        let since = since_given.unwrap_or(until - Self::DEFAULT_LENGTH);
+        let since = since_given.unwrap_or(Self::day_before(until).since);
         if since > until {
             return Err(vec![FieldError::new("since", "must not be after until")]);
         }
@@ -191,27 +201,21 @@ impl MonitoringReport {
     ) -> Self {
         let mut all = Tally::default();
         let mut serving = Tally::default();
-        let mut hours: Vec<HourCount> = Vec::new();
+        let mut hours: BTreeMap<DateTime<Utc>, HourCount> = BTreeMap::new();
         for part in tallies {
             all.merge(&part.tally);
             if part.model_version == serving_version {
                 serving.merge(&part.tally);
             }
+            let hour = hours.entry(part.hour).or_insert(HourCount {
+                hour: part.hour,
+                decisions: 0,
+                approved: 0,
+            });
             let approved = part.tally.count(usize::from(APPROVE));
-            let decisions = approved + part.tally.count(usize::from(DECLINE));
-            match hours.last_mut() {
-                Some(last) if last.hour == part.hour => {
-                    last.decisions += decisions;
-                    last.approved += approved;
-                }
-                _ => hours.push(HourCount {
-                    hour: part.hour,
-                    decisions,
-                    approved,
-                }),
-            }
+            hour.approved += approved;
+            hour.decisions += approved + part.tally.count(usize::from(DECLINE));
         }
-        hours.sort_by_key(|hour| hour.hour);
 
         let by_decision = ByDecision {
             approve: all.count(usize::from(APPROVE)),
@@ -241,7 +245,7 @@ impl MonitoringReport {
             approval_rate: (decisions > 0).then(|| by_decision.approve as f64 / decisions as f64),
             score: drift(baseline.score(), baseline.offset(0), &serving, binned),
             features,
-            hours,
+            hours: hours.into_values().collect(),
         }
     }
 }

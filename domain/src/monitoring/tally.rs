@@ -22,10 +22,6 @@ pub enum Cells {
 }
 
 impl Cells {
-    pub(super) fn binned(cells: [u16; CELLS_PER_DECISION]) -> Self {
-        Cells::Binned(cells)
-    }
-
     /// A decision that counts in the totals but in no bin.
     pub fn unbinned(decision: Outcome, source: Source) -> Self {
         Cells::Unbinned([outcome_cell(decision), source_cell(source)])
