@@ -27,7 +27,6 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .status { padding: .1rem .5rem; border-radius: 1rem; color: #fff; font-size: .85rem; }
 .stable { background: #2e7d32; } .watch { background: #b26a00; } .act { background: #c62828; } .insufficient_data { background: #6e7781; }
 .legend span { margin-right: 1rem; } .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -.1rem; }
-.problem { border-left: 4px solid #c62828; padding: .5rem 1rem; background: #fff5f5; }
 ";
 
 fn escape(text: &str) -> String {
@@ -82,18 +81,6 @@ fn header(out: &mut String, model_version: &str, since: &str, until: &str, now: 
         escape(since),
         escape(until)
     );
-}
-
-/// A page saying why there is no report (a bad window, the log down).
-pub fn problem_page(model_version: &str, now: DateTime<Utc>, problem: &str) -> String {
-    let mut out = String::new();
-    header(&mut out, model_version, "", "", now);
-    let _ = write!(
-        out,
-        "<p class=\"problem\" role=\"alert\">{}</p></body></html>",
-        escape(problem)
-    );
-    out
 }
 
 /// The dashboard of a report.

@@ -343,6 +343,8 @@ problems! {
     PageProblems = [401, 422, 503];
     /// The monitoring report: the key, the window, the log.
     MonitoringProblems = [401, 422, 503];
+    /// The monitoring dashboard (open, like the docs): the window, the log.
+    DashboardProblems = [422, 503];
     /// Any other operation behind the key.
     KeyProblems = [401];
 }

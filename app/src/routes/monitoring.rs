@@ -1,15 +1,14 @@
 //! `/v1/monitoring` and `/monitoring`: the population served in a window,
 //! against the training one, as JSON and as a dashboard page.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use domain::{DecisionFlow, FieldError, Window};
+use domain::{DecisionFlow, Window};
 
 use crate::dashboard;
 use crate::problem::Problem;
-use crate::schemas::{MonitoringProblems, MonitoringReportDoc};
+use crate::schemas::{DashboardProblems, MonitoringProblems, MonitoringReportDoc};
 
 /// The population served in a window, from the decision log.
 ///
@@ -33,7 +32,7 @@ pub async fn monitoring_report(
     request: HttpRequest,
     flow: web::Data<DecisionFlow>,
 ) -> Result<HttpResponse, Problem> {
-    let window = window_of(request.query_string()).map_err(Problem::invalid_query)?;
+    let window = window_of(request.query_string())?;
     let report = flow.monitoring(window).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -53,51 +52,25 @@ pub async fn monitoring_report(
     ),
     responses(
         (status = 200, description = "The dashboard", body = String, content_type = "text/html"),
-        (status = 422, description = "The window is invalid: the page says why", body = String, content_type = "text/html"),
-        (status = 503, description = "The decision log is unavailable: the page says so", body = String, content_type = "text/html"),
+        DashboardProblems,
     )
 )]
-pub async fn dashboard(request: HttpRequest, flow: web::Data<DecisionFlow>) -> HttpResponse {
-    let now = Utc::now();
-    let model = flow.model();
-    let (status, html) = match window_of(request.query_string()) {
-        Err(errors) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            dashboard::problem_page(&model.version, now, &errors_text(&errors)),
-        ),
-        Ok(window) => match flow.monitoring(window).await {
-            Ok(report) => (StatusCode::OK, dashboard::page(&report, model, now)),
-            Err(error) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                dashboard::problem_page(&model.version, now, &error.to_string()),
-            ),
-        },
-    };
-    HttpResponse::build(status)
+pub async fn dashboard(
+    request: HttpRequest,
+    flow: web::Data<DecisionFlow>,
+) -> Result<HttpResponse, Problem> {
+    let window = window_of(request.query_string())?;
+    let report = flow.monitoring(window).await?;
+    Ok(HttpResponse::Ok()
         .insert_header(ContentType::html())
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .body(html)
-}
-
-fn errors_text(errors: &[FieldError]) -> String {
-    let listed: Vec<String> = errors
-        .iter()
-        .map(|error| format!("{} {}", error.field, error.message))
-        .collect();
-    listed.join("; ")
+        .body(dashboard::page(&report, flow.model(), Utc::now())))
 }
 
 /// `since` and `until` of a query; other parameters are ignored, as on
 /// `GET /v1/decisions`.
-fn window_of(query: &str) -> Result<Window, Vec<FieldError>> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|error| {
-            vec![FieldError::new(
-                "query",
-                format!("the query string is malformed: {error}"),
-            )]
-        })?
-        .into_inner();
+fn window_of(query: &str) -> Result<Window, Problem> {
+    let pairs = super::query_pairs(query)?;
     let mut since = None;
     let mut until = None;
     for (name, value) in pairs {
@@ -107,7 +80,7 @@ fn window_of(query: &str) -> Result<Window, Vec<FieldError>> {
             _ => {}
         }
     }
-    Window::parse(since.as_deref(), until.as_deref(), Utc::now())
+    Window::parse(since.as_deref(), until.as_deref(), Utc::now()).map_err(Problem::invalid_query)
 }
 
 /// A `+` offset sent unencoded reads as a space (`…T10:00:00 01:00`):
@@ -133,7 +106,10 @@ mod tests {
         // The same offset, sent with a bare `+`.
         let bare = window_of("since=2026-11-25T11:00:00+01:00&until=2026-11-25T10:00:00Z").unwrap();
         assert_eq!(bare, window);
-        let errors = window_of("since=tomorrow").unwrap_err();
-        assert_eq!(errors[0].field, "since");
+        let refused = window_of("since=tomorrow").unwrap_err();
+        assert!(
+            matches!(&refused, Problem::Invalid { errors, .. } if errors.listed[0].field == "since"),
+            "{refused:?}"
+        );
     }
 }

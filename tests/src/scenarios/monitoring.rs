@@ -266,7 +266,7 @@ pub async fn a_bad_window_is_422_naming_the_parameter(app: &TestApp) {
 }
 
 /// The dashboard draws the report: its figures, both charts and a row per
-/// field with its status; a bad window is said on the page, with 422.
+/// field with its status; a bad window is a 422 problem.
 pub async fn the_dashboard_draws_the_report(app: &TestApp) {
     decide_all(app, &shifted("checking_account", |_| json!("below_0"))).await;
     let response = app.get("/monitoring").await;
@@ -295,15 +295,9 @@ pub async fn the_dashboard_draws_the_report(app: &TestApp) {
         "nothing from elsewhere"
     );
 
-    let refused = app.get("/monitoring?since=soon").await;
-    assert_eq!(refused.status(), 422);
-    assert!(
-        refused
-            .text()
-            .await
-            .unwrap()
-            .contains("since must be an RFC 3339 time")
-    );
+    // Like every error of the contract, a bad window is problem+json.
+    let problem = expect_problem(app.get("/monitoring?since=soon").await, 422, "validation").await;
+    assert_eq!(problem["errors"][0]["field"], "since");
 }
 
 /// `/metrics` has a PSI gauge for the score and for every field.
