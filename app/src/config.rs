@@ -9,6 +9,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use postgres_log::PoolMode;
 use thiserror::Error;
 
 use crate::secrets::{SecretKeys, SecretUrl};
@@ -124,6 +125,8 @@ pub enum StoreConfig {
         /// The longest a request waits for its row to be committed.
         timeout: Duration,
         pool_size: u32,
+        /// Whether PgBouncer in transaction pooling stands in between.
+        pool_mode: PoolMode,
         queue_rows: usize,
         group_rows: usize,
         writers: usize,
@@ -220,6 +223,16 @@ impl Config {
                 retention_months: number(&LOG_RETENTION_MONTHS)? as u32,
                 timeout: Duration::from_millis(number(&LOG_TIMEOUT_MS)?),
                 pool_size: number(&DATABASE_POOL_SIZE)? as u32,
+                pool_mode: match lookup("CREDIT_DECISIONS_DATABASE_POOL_MODE").as_deref() {
+                    None | Some("session") => PoolMode::Session,
+                    Some("transaction") => PoolMode::Transaction,
+                    Some(other) => {
+                        return Err(error(
+                            "CREDIT_DECISIONS_DATABASE_POOL_MODE",
+                            format!("'{other}' is not one of session, transaction"),
+                        ));
+                    }
+                },
                 queue_rows: number(&LOG_QUEUE_ROWS)? as usize,
                 group_rows: number(&LOG_GROUP_ROWS)? as usize,
                 writers: match number(&LOG_WRITERS)? {
@@ -377,6 +390,31 @@ mod tests {
         assert_eq!(
             keys,
             Some(SecretKeys(vec!["alpha".to_owned(), "beta".to_owned()]))
+        );
+    }
+
+    #[test]
+    fn the_pool_mode_says_whether_a_transaction_pooler_stands_between() {
+        let pool_mode = |value: Option<&str>| {
+            let mut variables = vec![
+                ("CREDIT_DECISIONS_STORE", "postgres"),
+                (
+                    "CREDIT_DECISIONS_DATABASE_URL",
+                    "postgres://pgbouncer:6432/log",
+                ),
+            ];
+            variables.extend(value.map(|value| ("CREDIT_DECISIONS_DATABASE_POOL_MODE", value)));
+            config(&variables).map(|config| match config.store {
+                StoreConfig::Postgres { pool_mode, .. } => pool_mode,
+                StoreConfig::Memory => unreachable!("the store is postgres"),
+            })
+        };
+        assert_eq!(pool_mode(None), Ok(PoolMode::Session));
+        assert_eq!(pool_mode(Some("session")), Ok(PoolMode::Session));
+        assert_eq!(pool_mode(Some("transaction")), Ok(PoolMode::Transaction));
+        assert_eq!(
+            pool_mode(Some("statement")).unwrap_err().to_string(),
+            "CREDIT_DECISIONS_DATABASE_POOL_MODE: 'statement' is not one of session, transaction"
         );
     }
 

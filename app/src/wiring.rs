@@ -90,12 +90,14 @@ impl Adapters {
                 retention_months,
                 timeout,
                 pool_size,
+                pool_mode,
                 queue_rows,
                 group_rows,
                 writers,
             } => {
                 let settings = PostgresLogSettings {
                     max_connections: *pool_size,
+                    pool_mode: *pool_mode,
                     retention_months: *retention_months,
                     commit_timeout: *timeout,
                     group: GroupSettings {

@@ -9,14 +9,12 @@ use domain::{
     CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, DecisionStore,
     HourlyTally, LogEntry, Source, StoreError, Window,
 };
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryResult,
-    Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 use sea_orm_migration::MigratorTrait;
 
 use tokio::task::AbortHandle;
 
+use crate::connection::{Connection, PoolMode};
 use crate::group_commit::{Commit, GroupCommit, GroupSettings};
 use crate::migration::Migrator;
 use crate::partitions;
@@ -35,6 +33,9 @@ pub struct PostgresLogSettings {
     pub commit_timeout: Duration,
     /// Months a record is kept; older months are dropped whole.
     pub retention_months: u32,
+    /// Whether a pooler in transaction mode (PgBouncer) stands between the
+    /// service and PostgreSQL.
+    pub pool_mode: PoolMode,
     /// How appends are grouped into commits.
     pub group: GroupSettings,
 }
@@ -47,6 +48,7 @@ impl PostgresLogSettings {
             acquire_timeout: Duration::from_secs(2),
             commit_timeout: Duration::from_secs(5),
             retention_months: 25,
+            pool_mode: PoolMode::Session,
             group: GroupSettings {
                 queue_rows: 10_000,
                 max_group_rows: 2_000,
@@ -61,7 +63,7 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Clone)]
 pub struct PostgresDecisionLog {
-    db: DatabaseConnection,
+    connection: Connection,
     commit_timeout: Duration,
     group: Arc<GroupCommit>,
     maintenance: AbortHandle,
@@ -76,46 +78,35 @@ impl PostgresDecisionLog {
     /// table in place), makes the partitions ahead and drops those past
     /// retention, and keeps doing so every hour.
     pub async fn connect(settings: &PostgresLogSettings) -> Result<Self, String> {
-        // Migrations run on a connection of their own: moving a large log
-        // may take longer than any request-sized statement bound.
-        let admin = Database::connect(&settings.url)
-            .await
-            .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
-        Migrator::up(&admin, None)
-            .await
-            .map_err(|error| format!("cannot migrate the decision log: {error}"))?;
-        let _ = admin.close().await;
-
-        let statement_timeout = settings.commit_timeout.as_millis().to_string();
-        let mut options = ConnectOptions::new(settings.url.clone());
-        options
-            .max_connections(settings.max_connections)
-            .min_connections(1)
-            .connect_timeout(settings.acquire_timeout)
-            .acquire_timeout(settings.acquire_timeout)
-            .sqlx_logging(false)
-            .map_sqlx_postgres_opts(move |options| {
-                options.options([("statement_timeout", statement_timeout.as_str())])
-            });
-        let db = Database::connect(options)
-            .await
-            .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
-        partitions::maintain(&db, Utc::now(), settings.retention_months)
+        migrate(settings).await?;
+        let connection = Connection::open(
+            &settings.url,
+            settings.pool_mode,
+            settings.max_connections,
+            settings.acquire_timeout,
+            settings.commit_timeout,
+        )
+        .await
+        .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
+        maintain_partitions(&connection, settings.retention_months)
             .await
             .map_err(|error| format!("cannot prepare the decision log's partitions: {error}"))?;
-        let maintenance = tokio::spawn(keep_partitions(db.clone(), settings.retention_months));
-        let writer = db.clone();
+        let maintenance = tokio::spawn(keep_partitions(
+            connection.clone(),
+            settings.retention_months,
+        ));
+        let writer = connection.clone();
         // Each writer of this process updates tally rows of its own shard.
         // Another process's writers pick other shards unless their process
         // ids collide modulo 500, which only makes them wait, never miscount.
         let first_shard = (std::process::id() % 500) as i16 * 64;
         let commit: Commit = Arc::new(move |writer_index, entries| {
-            let db = writer.clone();
+            let connection = writer.clone();
             let shard = first_shard + (writer_index % 64) as i16;
-            Box::pin(async move { insert(&db, shard, &entries).await })
+            Box::pin(async move { insert(&connection, shard, &entries).await })
         });
         Ok(Self {
-            db,
+            connection,
             commit_timeout: settings.commit_timeout,
             group: Arc::new(GroupCommit::start(settings.group, commit)),
             maintenance: maintenance.abort_handle(),
@@ -132,12 +123,12 @@ impl PostgresDecisionLog {
     pub async fn close(&self) {
         self.maintenance.abort();
         self.group.drain(self.commit_timeout).await;
-        let _ = self.db.clone().close().await;
+        let _ = self.connection.db.clone().close().await;
     }
 
     async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, StoreError> {
-        self.db
-            .query_all_raw(Statement::from_sql_and_values(
+        self.connection
+            .query(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 sql,
                 values,
@@ -147,12 +138,49 @@ impl PostgresDecisionLog {
     }
 }
 
-async fn keep_partitions(db: DatabaseConnection, retention_months: u32) {
+/// Brings the schema up to date, in one transaction on a connection of its
+/// own: moving a large log may take longer than any request-sized statement
+/// bound. Replicas starting together take turns on an advisory lock; the
+/// later ones find the work done. One transaction also keeps the migration
+/// on one server connection behind a transaction pooler.
+async fn migrate(settings: &PostgresLogSettings) -> Result<(), String> {
+    let failed = |error: DbErr| format!("cannot migrate the decision log: {error}");
+    // No statement bound (zero): the migration takes what it takes.
+    let admin = Connection::open(
+        &settings.url,
+        settings.pool_mode,
+        1,
+        settings.acquire_timeout,
+        Duration::ZERO,
+    )
+    .await
+    .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
+    let transaction = admin.begin().await.map_err(failed)?;
+    transaction
+        .execute_unprepared(MIGRATION_LOCK)
+        .await
+        .map_err(failed)?;
+    Migrator::up(&transaction, None).await.map_err(failed)?;
+    transaction.commit().await.map_err(failed)?;
+    let _ = admin.db.close().await;
+    Ok(())
+}
+
+const MIGRATION_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('credit-decisions: decision log migrations'))";
+
+async fn maintain_partitions(connection: &Connection, retention_months: u32) -> Result<(), DbErr> {
+    partitions::maintain_in(connection.begin().await?, Utc::now(), retention_months)
+        .await
+        .map(|_| ())
+}
+
+async fn keep_partitions(connection: Connection, retention_months: u32) {
     let mut every = tokio::time::interval(MAINTENANCE_EVERY);
     every.tick().await;
     loop {
         every.tick().await;
-        if let Err(error) = partitions::maintain(&db, Utc::now(), retention_months).await {
+        if let Err(error) = maintain_partitions(&connection, retention_months).await {
             tracing::warn!(%error, "decision log partition maintenance failed; retrying in an hour");
         }
     }
@@ -212,7 +240,7 @@ const APPEND: &str = "
 /// of its own: all rows and their tallies or nothing, committed when it
 /// returns.
 async fn insert(
-    db: &DatabaseConnection,
+    connection: &Connection,
     shard: i16,
     entries: &[LogEntry],
 ) -> Result<(), StoreError> {
@@ -258,14 +286,15 @@ async fn insert(
             sea_orm::sea_query::ArrayType::String,
         ),
     ];
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        APPEND,
-        values,
-    ))
-    .await
-    .map(|_| ())
-    .map_err(unavailable)
+    connection
+        .query(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            APPEND,
+            values,
+        ))
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
 }
 
 #[async_trait]
@@ -344,10 +373,10 @@ impl DecisionStore for PostgresDecisionLog {
     }
 
     async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
-        tally::read(&self.db, window).await
+        tally::read(&self.connection, window).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(unavailable)
+        self.connection.db.ping().await.map_err(unavailable)
     }
 }

@@ -11,12 +11,14 @@
 //! concurrent requests are written in one statement and one commit (group
 //! commit), each answered only once its own rows are committed.
 
+mod connection;
 mod decision_log;
 mod group_commit;
 pub mod migration;
 pub mod partitions;
 mod tally;
 
+pub use connection::PoolMode;
 pub use decision_log::{PostgresDecisionLog, PostgresLogSettings};
 pub use group_commit::GroupSettings;
 pub use migration::Migrator;

@@ -3,7 +3,9 @@
 //! only removal from the log is dropping a whole month past retention.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement, TransactionTrait,
+};
 
 /// Months of partitions made ahead of the current one, so that a row is
 /// never written to a month without its partition.
@@ -45,7 +47,15 @@ pub async fn maintain(
     now: DateTime<Utc>,
     retention_months: u32,
 ) -> Result<Vec<String>, DbErr> {
-    let transaction = db.begin().await?;
+    maintain_in(db.begin().await?, now, retention_months).await
+}
+
+/// [`maintain`], in a transaction the caller began.
+pub(crate) async fn maintain_in(
+    transaction: DatabaseTransaction,
+    now: DateTime<Utc>,
+    retention_months: u32,
+) -> Result<Vec<String>, DbErr> {
     transaction.execute_unprepared(MAINTENANCE_LOCK).await?;
     let this_month = month_start(now);
     for ahead in 0..=MONTHS_AHEAD {

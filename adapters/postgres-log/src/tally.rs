@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use domain::{Cells, HourlyTally, LogEntry, Outcome, Source, StoreError, Tally, Window};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{DbBackend, QueryResult, Statement, Value};
+
+use crate::connection::Connection;
 
 use crate::decision_log::unavailable;
 
@@ -93,14 +95,17 @@ const PARTIAL_MINUTES: &str = "
 
 /// The window's tallies: its whole minutes from `decision_tally`, the
 /// minutes it cuts through from their rows.
-pub async fn read(db: &DatabaseConnection, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+pub(crate) async fn read(
+    connection: &Connection,
+    window: Window,
+) -> Result<Vec<HourlyTally>, StoreError> {
     let (from, to) = whole_minutes(window);
     let statement = |sql: &str, values: Vec<Value>| {
         Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
     };
     let (minutes, rows) = tokio::try_join!(
-        db.query_all_raw(statement(WHOLE_MINUTES, vec![from.into(), to.into()])),
-        db.query_all_raw(statement(
+        connection.query(statement(WHOLE_MINUTES, vec![from.into(), to.into()])),
+        connection.query(statement(
             PARTIAL_MINUTES,
             vec![
                 window.since.into(),

@@ -5,6 +5,8 @@ pub mod data;
 pub mod faults;
 pub mod proxy;
 pub mod real_backends;
+pub mod redis_cluster;
+pub mod service_process;
 pub mod spies;
 pub mod test_app;
 

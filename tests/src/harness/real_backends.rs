@@ -10,13 +10,19 @@
 use std::time::Duration;
 
 use fred::prelude::*;
-use postgres_log::{PostgresDecisionLog, PostgresLogSettings};
+use postgres_log::{PoolMode, PostgresDecisionLog, PostgresLogSettings};
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
+use super::redis_cluster;
+
 pub const DATABASE_VARIABLE: &str = "CREDIT_DECISIONS_TEST_DATABASE_URL";
 pub const REDIS_VARIABLE: &str = "CREDIT_DECISIONS_TEST_REDIS_URL";
+/// PgBouncer in transaction pooling in front of the test PostgreSQL, every
+/// database passed through (`scripts/test` starts it).
+pub const PGBOUNCER_VARIABLE: &str = "CREDIT_DECISIONS_TEST_PGBOUNCER_URL";
+const DEFAULT_PGBOUNCER_URL: &str = "postgres://postgres@127.0.0.1:6433/postgres";
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -132,6 +138,17 @@ impl TestDatabase {
         }
     }
 
+    /// The URL of this database through the test PgBouncer.
+    pub fn url_through_pgbouncer(&self) -> String {
+        let pgbouncer =
+            std::env::var(PGBOUNCER_VARIABLE).unwrap_or_else(|_| DEFAULT_PGBOUNCER_URL.to_owned());
+        let base = pgbouncer
+            .rsplit_once('/')
+            .expect("a database URL names a database")
+            .0;
+        format!("{base}/{}", self.name)
+    }
+
     /// Runs SQL in the test's database and returns each row as JSON.
     pub async fn query_json(&self, sql: &str) -> Vec<Value> {
         Self::query_json_at(&self.url, sql).await
@@ -174,24 +191,47 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A Redis key namespace for one test, emptied when it goes out of scope.
+/// A Redis key namespace for one test, on the test Redis or the test
+/// cluster, emptied when it goes out of scope.
 pub struct TestNamespace {
     pub namespace: String,
+    /// The Redis (`redis://`) or Redis Cluster (`redis-cluster://`) it is on.
+    pub redis_url: String,
 }
 
 impl TestNamespace {
+    /// A namespace on the test Redis.
     pub fn new() -> Self {
+        Self::on(redis_url())
+    }
+
+    /// A namespace on the Redis or Redis Cluster at `redis_url`.
+    pub fn on(redis_url: String) -> Self {
         Self {
             namespace: format!("credit-decisions-test:{}", uuid::Uuid::now_v7().simple()),
+            redis_url,
         }
+    }
+
+    fn is_on_a_cluster(&self) -> bool {
+        self.redis_url.starts_with("redis-cluster://")
     }
 
     /// The keys under the namespace.
     pub async fn keys(&self) -> Vec<String> {
+        if self.is_on_a_cluster() {
+            let located = self.keys_by_primary().await;
+            return located.into_iter().map(|(_, key)| key).collect();
+        }
         let client = redis_client().await;
         let keys = keys_under(&client, &self.namespace).await;
         let _ = client.quit().await;
         keys
+    }
+
+    /// On a cluster: the keys under the namespace with the primary holding each.
+    pub async fn keys_by_primary(&self) -> Vec<(String, String)> {
+        redis_cluster::keys_by_primary(&self.redis_url, &format!("{}:*", self.namespace)).await
     }
 }
 
@@ -205,8 +245,16 @@ async fn keys_under(client: &Client, namespace: &str) -> Vec<String> {
 impl Drop for TestNamespace {
     fn drop(&mut self) {
         let namespace = self.namespace.clone();
+        let on_a_cluster = self.is_on_a_cluster();
+        let redis_url = self.redis_url.clone();
         let _ = std::thread::spawn(move || {
             block_on_new_runtime(async move {
+                if on_a_cluster {
+                    let pattern = format!("{namespace}:*");
+                    let located = redis_cluster::keys_by_primary(&redis_url, &pattern).await;
+                    redis_cluster::delete_keys(located).await;
+                    return;
+                }
                 let client = redis_client().await;
                 let keys = keys_under(&client, &namespace).await;
                 if !keys.is_empty() {
@@ -221,16 +269,30 @@ impl Drop for TestNamespace {
 
 /// A plain client to look into the test Redis directly.
 pub async fn redis_client() -> Client {
-    let url = redis_url();
-    let client = Builder::from_config(Config::from_url(&url).expect("a Redis URL"))
+    redis_client_at(&redis_url()).await
+}
+
+/// A client on the Redis or Redis Cluster at `url`; on a cluster it follows
+/// the slot map, so a key is read wherever it lives.
+pub async fn redis_client_at(url: &str) -> Client {
+    let config = match url.strip_prefix("redis-cluster://") {
+        // fred's URL names one node of a cluster; it discovers the rest.
+        Some(nodes) => {
+            let first = nodes.split(',').next().unwrap_or_default();
+            Config::from_url(&format!("redis-cluster://{first}"))
+        }
+        None => Config::from_url(url),
+    };
+    let client = Builder::from_config(config.expect("a Redis URL"))
         .build()
         .unwrap();
     let connected = tokio::time::timeout(Duration::from_secs(5), client.init()).await;
     if !matches!(connected, Ok(Ok(_))) {
         panic!(
-            "cannot reach Redis at {url} (set by {REDIS_VARIABLE}).\n\
+            "cannot reach Redis at {url} (set by {REDIS_VARIABLE} or {}).\n\
              Start it (scripts/test does, or: redis-server --daemonize yes --port 6379 --save '' --appendonly no), \
-             or point {REDIS_VARIABLE} at a Redis the tests may write to."
+             or point the variable at a Redis the tests may write to.",
+            redis_cluster::CLUSTER_VARIABLE
         );
     }
     client
@@ -258,6 +320,22 @@ impl RealBackends {
         }
     }
 
+    /// A database, and a namespace on the test Redis Cluster.
+    pub async fn create_on_the_cluster() -> Self {
+        Self {
+            database: Some(TestDatabase::create().await),
+            namespace: TestNamespace::on(redis_cluster::cluster_url()),
+        }
+    }
+
+    /// A namespace on the test Redis Cluster only.
+    pub fn on_the_cluster_without_database() -> Self {
+        Self {
+            database: None,
+            namespace: TestNamespace::on(redis_cluster::cluster_url()),
+        }
+    }
+
     /// A namespace only, for tests of the cache alone.
     pub fn create_without_database() -> Self {
         Self {
@@ -273,6 +351,23 @@ impl RealBackends {
     /// The decision log on this test's database, migrated.
     pub async fn store(&self) -> PostgresDecisionLog {
         self.store_at(&self.database().url).await
+    }
+
+    /// The decision log on this test's database, through the test PgBouncer
+    /// in transaction pooling.
+    pub async fn store_through_pgbouncer(&self) -> PostgresDecisionLog {
+        let url = self.database().url_through_pgbouncer();
+        let store = PostgresDecisionLog::connect(&PostgresLogSettings {
+            pool_mode: PoolMode::Transaction,
+            ..PostgresLogSettings::new(&url)
+        })
+        .await;
+        store.unwrap_or_else(|error| {
+            panic!(
+                "{error} ({PGBOUNCER_VARIABLE}: {url}; scripts/test starts PgBouncer, \
+                 see scripts/services.sh, ensure_pgbouncer)"
+            )
+        })
     }
 
     /// The decision log reached through `url` (a proxy, say).
@@ -292,7 +387,7 @@ impl RealBackends {
     /// The cache in this test's namespace. Generous bound: under a loaded
     /// test run a slow answer must not turn a hit into a miss.
     pub async fn cache(&self, ttl: Duration) -> RedisDecisionCache {
-        self.cache_at(&redis_url(), ttl, Duration::from_secs(2))
+        self.cache_at(&self.namespace.redis_url, ttl, Duration::from_secs(2))
             .await
     }
 

@@ -63,6 +63,15 @@ impl TestBackends {
         Self::on_real(real, cache, store)
     }
 
+    /// The test Redis Cluster and the test PostgreSQL through PgBouncer in
+    /// transaction pooling, on a fresh database and namespace of the test's.
+    pub async fn on_cluster_and_pgbouncer() -> Self {
+        let real = RealBackends::create_on_the_cluster().await;
+        let cache = real.cache(Duration::from_secs(3600)).await;
+        let store = real.store_through_pgbouncer().await;
+        Self::on_real(real, cache, store)
+    }
+
     /// A Redis cache and a PostgreSQL log of `real`'s, connected as the test
     /// wishes (through a proxy, say).
     pub fn on_real(

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::header;
 use crate::harness::data::example_application;
-use crate::harness::real_backends::{RealBackends, redis_client};
+use crate::harness::real_backends::{RealBackends, redis_client_at};
 use crate::harness::spies::Call;
 use crate::harness::{TestApp, TestBackends};
 
@@ -146,7 +146,7 @@ async fn the_servers_hold_the_rows_and_the_key(
         hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
         "{hash}"
     );
-    let client = redis_client().await;
+    let client = redis_client_at(&real.namespace.redis_url).await;
     let ttl_ms: i64 = client.pttl(&keys[0]).await.unwrap();
     assert!(ttl_ms > 0 && ttl_ms <= 3_600_000, "PTTL {ttl_ms}");
     let stored: String = client.get(&keys[0]).await.unwrap();

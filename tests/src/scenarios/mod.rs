@@ -44,6 +44,7 @@ mod port_contracts;
 mod process;
 mod reading_the_log;
 mod request_ids;
+mod scaling;
 
 use pretty_assertions::assert_eq;
 use reqwest::Response;

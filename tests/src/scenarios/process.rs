@@ -5,10 +5,7 @@
 //! The binary must be built first (`cargo build --bin credit-decisions`;
 //! `scripts/test` does).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
@@ -17,131 +14,7 @@ use serde_json::{Value, json};
 
 use crate::harness::data::example_with;
 use crate::harness::real_backends::{TestDatabase, admin_database_url};
-
-fn binary() -> PathBuf {
-    // The test executable is target/<profile>/deps/<name>; the binary is
-    // target/<profile>/credit-decisions.
-    let path = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("credit-decisions");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first with `cargo build --bin credit-decisions` (scripts/test does)",
-        path.display()
-    );
-    path
-}
-
-/// The binary, running on port 0, with its stdout collected as it comes.
-struct Running {
-    child: Child,
-    base: String,
-    stdout: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    async fn start(env: &[(&str, String)]) -> Self {
-        let mut command = Command::new(binary());
-        command
-            .env_clear()
-            .env("CREDIT_DECISIONS_ADDR", "127.0.0.1:0")
-            .env("CREDIT_DECISIONS_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().unwrap();
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let reader = {
-            let pipe = BufReader::new(child.stdout.take().unwrap());
-            let stdout = stdout.clone();
-            std::thread::spawn(move || {
-                for line in pipe.lines().map_while(Result::ok) {
-                    let mut all = stdout.lock().unwrap();
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-            })
-        };
-        let mut running = Self {
-            child,
-            base: String::new(),
-            stdout,
-            reader: Some(reader),
-        };
-        // The address is the one the binary reports once it listens.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            if let Some(addr) = running.reported_address() {
-                break addr;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the service reported no address: {}",
-                running.stdout.lock().unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        running.base = format!("http://{addr}");
-        loop {
-            if let Ok(response) = reqwest::get(format!("{}/health/ready", running.base)).await
-                && response.status() == 200
-            {
-                return running;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the service did not become ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The `addr` of the "serving credit decisions" line, once it is logged.
-    fn reported_address(&self) -> Option<String> {
-        let stdout = self.stdout.lock().unwrap();
-        stdout
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|line| line["message"] == "serving credit decisions")
-            .and_then(|line| line["addr"].as_str().map(str::to_owned))
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit; returns its exit code and its stdout.
-    async fn wait(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The pipe closes with the process: the reader has all of it.
-                self.reader.take().unwrap().join().unwrap();
-                let stdout = self.stdout.lock().unwrap().clone();
-                return (status.code(), stdout);
-            }
-            assert!(Instant::now() < deadline, "the service did not exit");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
+use crate::harness::service_process::{Running, binary};
 
 /// Requests waiting on a lock in the test database.
 async fn waiting_on_locks(database: &TestDatabase) -> i64 {

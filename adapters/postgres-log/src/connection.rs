@@ -1,0 +1,98 @@
+//! How the log's statements reach PostgreSQL: straight (or through a pooler
+//! in session mode), or through a pooler in transaction mode, such as
+//! PgBouncer with `pool_mode = transaction`.
+//!
+//! A transaction pooler hands the server connection to another client after
+//! every transaction, so nothing may outlive one:
+//! - no statement split over two exchanges outside a transaction: sqlx
+//!   parses in one exchange and binds in the next, so each statement runs
+//!   inside a transaction of its own;
+//! - no prepared statement kept for later: the statement cache is off. sqlx
+//!   still names each statement it prepares (`sqlx_s_1`, …, counted per
+//!   client connection) and leaves it on the server connection, where the
+//!   next client would collide with it; so each transaction first clears
+//!   what an earlier one left (`DEALLOCATE ALL`);
+//! - no setting of the session: the statement bound is set per transaction.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    QueryResult, Statement, TransactionTrait,
+};
+
+/// Whether a pooler between the service and PostgreSQL reassigns server
+/// connections after each transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolMode {
+    /// Each connection of the service is one server session: PostgreSQL
+    /// itself, or a pooler in session mode.
+    #[default]
+    Session,
+    /// A pooler in transaction mode (PgBouncer's `pool_mode = transaction`).
+    Transaction,
+}
+
+/// The connection pool of the log, and how to run a statement on it.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    pub(crate) db: DatabaseConnection,
+    mode: PoolMode,
+    /// What each transaction runs first behind a transaction pooler.
+    clean_start: String,
+}
+
+impl Connection {
+    pub(crate) async fn open(
+        url: &str,
+        mode: PoolMode,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        statement_timeout: Duration,
+    ) -> Result<Self, DbErr> {
+        let timeout_ms = statement_timeout.as_millis().to_string();
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(acquire_timeout)
+            .acquire_timeout(acquire_timeout)
+            .sqlx_logging(false);
+        let session_timeout = timeout_ms.clone();
+        options.map_sqlx_postgres_opts(move |options| match mode {
+            // The server cancels a statement past the bound, so a request
+            // that stopped waiting leaves nothing running behind it.
+            PoolMode::Session => options.options([("statement_timeout", session_timeout.as_str())]),
+            PoolMode::Transaction => options.statement_cache_capacity(0),
+        });
+        Ok(Self {
+            db: Database::connect(options).await?,
+            mode,
+            clean_start: format!("DEALLOCATE ALL; SET LOCAL statement_timeout = {timeout_ms}"),
+        })
+    }
+
+    /// Begins a transaction; behind a transaction pooler, on a server
+    /// connection cleared of what earlier clients left, with the bound set.
+    pub(crate) async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        let transaction = self.db.begin().await?;
+        if self.mode == PoolMode::Transaction {
+            transaction.execute_unprepared(&self.clean_start).await?;
+        }
+        Ok(transaction)
+    }
+
+    /// Runs one statement, as a transaction of its own: committed when it
+    /// returns.
+    pub(crate) async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self.mode {
+            PoolMode::Session => self.db.query_all_raw(statement).await,
+            PoolMode::Transaction => {
+                let transaction = self.begin().await?;
+                let rows = transaction.query_all_raw(statement).await?;
+                transaction.commit().await?;
+                Ok(rows)
+            }
+        }
+    }
+}
