@@ -177,7 +177,7 @@ impl FieldReader<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use serde_json::json;

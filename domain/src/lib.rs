@@ -12,6 +12,11 @@ pub mod flow;
 pub mod monitoring;
 pub mod ports;
 
+#[cfg(any(test, feature = "generators"))]
+pub mod generators;
+#[cfg(test)]
+mod properties;
+
 pub use application::{Application, FIELD_COUNT, FieldError, FieldSpec};
 pub use cache_key::CacheKey;
 pub use decision::{

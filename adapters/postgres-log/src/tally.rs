@@ -3,18 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::monitoring::minute_of;
 use domain::{Cells, HourlyTally, LogEntry, Outcome, Source, StoreError, Tally, Window};
 use sea_orm::{DbBackend, QueryResult, Statement, Value};
 
 use crate::connection::Connection;
 
 use crate::decision_log::unavailable;
-
-fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
-    at.duration_trunc(TimeDelta::minutes(1))
-        .expect("a minute divides any time")
-}
 
 /// The tallies of a group of entries, per minute and model version, as the
 /// append statement takes them: the keys as two arrays, the counts as one

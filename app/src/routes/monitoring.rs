@@ -86,8 +86,9 @@ fn window_of(query: &str) -> Result<Window, Problem> {
 /// A `+` offset sent unencoded reads as a space (`…T10:00:00 01:00`):
 /// put it back, as no RFC 3339 time has a space there.
 fn restore_plus(mut time: String) -> String {
-    let at = time.len().wrapping_sub(6);
-    if time.get(at..at + 1) == Some(" ") {
+    if let Some(at) = time.len().checked_sub(6)
+        && time.get(at..at + 1) == Some(" ")
+    {
         time.replace_range(at..at + 1, "+");
     }
     time
@@ -96,6 +97,20 @@ fn restore_plus(mut time: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plus_is_restored_only_where_an_offset_begins() {
+        assert_eq!(
+            restore_plus("2026-11-25T11:00:00 01:00".to_owned()),
+            "2026-11-25T11:00:00+01:00"
+        );
+        assert_eq!(restore_plus("10:00 now".to_owned()), "10:00 now");
+        // Shorter than an offset, or cut inside a character: left alone
+        // (schemathesis found the first one overflowing).
+        for short in ["", " ", "0\u{10000}", "\u{10000}\u{10000}"] {
+            assert_eq!(restore_plus(short.to_owned()), short);
+        }
+    }
 
     #[test]
     fn the_window_comes_from_since_and_until_and_ignores_the_rest() {

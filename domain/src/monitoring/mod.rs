@@ -18,7 +18,7 @@ pub use report::{
     BinShare, ByDecision, BySource, Drift, DriftStatus, HourCount, MIN_DECISIONS, MonitoringReport,
     PSI_FLOOR, Window, WindowError, psi,
 };
-pub use tally::{CELLS_PER_DECISION, Cells, HourlyTally, Tally};
+pub use tally::{CELLS_PER_DECISION, Cells, HourlyTally, Tally, minute_of};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Timelike, Utc};
 
 use crate::application::FIELD_COUNT;
 use crate::decision::{Outcome, Source};
@@ -98,6 +98,15 @@ impl Tally {
     }
 }
 
+/// The start of the minute holding `at`. Set by calendar fields: chrono's
+/// `duration_trunc` counts nanoseconds since 1970 and fails after 2262, a
+/// year a monitoring window may name.
+pub fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.with_nanosecond(0)
+        .and_then(|at| at.with_second(0))
+        .expect("every minute starts in UTC")
+}
+
 /// The tally of the decisions one model version made in one hour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HourlyTally {
@@ -110,8 +119,9 @@ pub struct HourlyTally {
 impl HourlyTally {
     /// The start of the hour holding `at`.
     pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
-        at.duration_trunc(TimeDelta::hours(1))
-            .expect("an hour divides any time")
+        minute_of(at)
+            .with_minute(0)
+            .expect("every hour starts in UTC")
     }
 
     /// Adds tallies up by hour and model version, earliest hour first.

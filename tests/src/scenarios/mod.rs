@@ -42,6 +42,7 @@ mod negative_paths;
 mod openapi;
 mod port_contracts;
 mod process;
+mod properties;
 mod reading_the_log;
 mod request_ids;
 mod scaling;
