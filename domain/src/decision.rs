@@ -234,6 +234,37 @@ mod tests {
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
+    /// The words the log stores and the contract shows; a log reads them back.
+    #[test]
+    fn outcomes_and_sources_are_the_contracts_words() {
+        for outcome in [Outcome::Approve, Outcome::Decline] {
+            assert_eq!(json!(outcome), json!(outcome.as_str()));
+        }
+        for source in [Source::Model, Source::Cache] {
+            assert_eq!(json!(source), json!(source.as_str()));
+            assert_eq!(Source::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(Source::parse("Model"), None);
+        assert_eq!(Source::parse(""), None);
+    }
+
+    /// A decision id is written as the UUID clients send back as a cursor.
+    #[test]
+    fn a_decision_id_reads_back_from_its_text() {
+        let id = DecisionId::mint();
+        assert_eq!(DecisionId::parse(&id.to_string()), Some(id));
+        assert_eq!(id.to_string(), id.as_uuid().to_string());
+    }
+
+    #[test]
+    fn canonical_requests_differ_when_their_text_does() {
+        let a = CanonicalRequest::from_logged(r#"{"a":1}"#.to_owned()).unwrap();
+        let b = CanonicalRequest::from_logged(r#"{"a":2}"#.to_owned()).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a, a.clone());
+        assert_eq!(format!("{a:?}"), r#"{"a":1}"#);
+    }
+
     #[test]
     fn the_threshold_itself_declines() {
         assert_eq!(Outcome::at_threshold(0.1999, 0.2), Outcome::Approve);

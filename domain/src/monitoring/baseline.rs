@@ -71,12 +71,8 @@ impl Bins {
         &self.expected
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
     }
 
     /// The bin of a value: for a number, the count of edges below it; for a
@@ -102,7 +98,6 @@ pub struct Baseline {
     features: Vec<Bins>,
     /// The first cell of the score's bins, then of each feature's.
     offsets: Vec<u16>,
-    cell_count: usize,
 }
 
 /// The cells every tally starts with.
@@ -158,7 +153,6 @@ impl Baseline {
             score,
             features: features.into_iter().map(|(_, bins)| bins).collect(),
             offsets,
-            cell_count: next,
         })
     }
 
@@ -169,11 +163,6 @@ impl Baseline {
     /// Each field's bins, in the order of [`Application::FIELDS`].
     pub fn features(&self) -> &[Bins] {
         &self.features
-    }
-
-    /// Cells in a tally of this baseline.
-    pub fn cell_count(&self) -> usize {
-        self.cell_count
     }
 
     /// Where one decision is counted: its outcome, its source, its score's

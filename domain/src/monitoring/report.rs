@@ -107,7 +107,7 @@ pub enum DriftStatus {
 }
 
 impl DriftStatus {
-    fn of(psi: f64) -> Self {
+    pub(crate) fn of(psi: f64) -> Self {
         if psi < WATCH_FROM {
             DriftStatus::Stable
         } else if psi < ACT_FROM {

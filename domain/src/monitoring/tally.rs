@@ -92,10 +92,6 @@ impl Tally {
             *mine += theirs;
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.counts.iter().all(|&count| count == 0)
-    }
 }
 
 /// The start of the minute holding `at`. Set by calendar fields: chrono's

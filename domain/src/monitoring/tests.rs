@@ -327,3 +327,114 @@ fn a_bad_window_names_each_bad_parameter() {
         ["since"]
     );
 }
+
+#[test]
+fn the_status_changes_exactly_at_the_contracts_thresholds() {
+    assert_eq!(DriftStatus::of(0.099_999), DriftStatus::Stable);
+    assert_eq!(DriftStatus::of(0.10), DriftStatus::Watch);
+    assert_eq!(DriftStatus::of(0.249_999), DriftStatus::Watch);
+    assert_eq!(DriftStatus::of(0.25), DriftStatus::Act);
+    // The dashboard's words are the report's.
+    for status in [
+        DriftStatus::Stable,
+        DriftStatus::Watch,
+        DriftStatus::Act,
+        DriftStatus::InsufficientData,
+    ] {
+        assert_eq!(json!(status), json!(status.as_str()));
+    }
+}
+
+#[test]
+fn each_field_is_counted_in_its_own_bins() {
+    let baseline = test_baseline();
+    let Cells::Binned(cells) = baseline.cells(&example(), 0.2, Outcome::Approve, Source::Model)
+    else {
+        panic!("a decision is binned")
+    };
+    for (k, bins) in baseline.features().iter().enumerate() {
+        let first = baseline.offset(k + 1);
+        let cell = usize::from(cells[3 + k]);
+        assert!(
+            (first..first + bins.len()).contains(&cell),
+            "{}: cell {cell}, its bins from {first}",
+            Application::FIELDS[k].name
+        );
+    }
+    // By hand: an amount of 1169 is above the 1000 edge, and a telephone
+    // (true) is the second of false/true.
+    let field = |name| {
+        Application::FIELDS
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap()
+    };
+    for name in ["credit_amount", "telephone"] {
+        let k = field(name);
+        assert_eq!(
+            usize::from(cells[3 + k]),
+            baseline.offset(k + 1) + 1,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_fields_drift_is_read_from_its_own_cells() {
+    // A thousand times the example: each field wholly in the example's bin.
+    let baseline = test_baseline();
+    let tally = tally_of(&baseline, 1000, 0.2, Source::Model);
+    let report = MonitoringReport::of(window(), &baseline, "v1", &[hourly(1, "v1", tally)]);
+    let (name, checking) = &report.features[0];
+    assert_eq!(*name, "checking_account");
+    // `below_0` is the first of four even bins.
+    assert_eq!(checking.psi, Some(psi(&[0.25; 4], &[1.0, 0.0, 0.0, 0.0])));
+}
+
+#[test]
+fn a_window_without_decisions_has_no_approval_rate() {
+    let report = MonitoringReport::of(window(), &test_baseline(), "v1", &[]);
+    assert_eq!(report.decisions, 0);
+    assert_eq!(report.approval_rate, None);
+}
+
+#[test]
+fn tallies_gather_by_hour_and_model_version_earliest_first() {
+    let baseline = test_baseline();
+    let one = || tally_of(&baseline, 1, 0.2, Source::Model);
+    let gathered = HourlyTally::gather([
+        (at(2, 10), "v1".to_owned(), one()),
+        (at(1, 59), "v1".to_owned(), one()),
+        (at(2, 50), "v1".to_owned(), one()),
+        (at(2, 0), "v2".to_owned(), one()),
+    ]);
+    let summary: Vec<(DateTime<Utc>, &str, u64)> = gathered
+        .iter()
+        .map(|hour| (hour.hour, hour.model_version.as_str(), hour.tally.count(0)))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (at(1, 0), "v1", 1),
+            (at(2, 0), "v1", 2),
+            (at(2, 0), "v2", 1)
+        ]
+    );
+    // A tally read back from its counts, as a log stores it, is the same.
+    let tally = tally_of(&baseline, 3, 0.2, Source::Model);
+    assert_eq!(Tally::from_counts(tally.counts().to_vec()), tally);
+}
+
+#[test]
+fn hours_and_minutes_start_by_the_calendar_even_past_2262() {
+    let late = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
+        + chrono::TimeDelta::milliseconds(999);
+    assert_eq!(
+        HourlyTally::hour_of(late),
+        Utc.with_ymd_and_hms(9999, 12, 31, 23, 0, 0).unwrap()
+    );
+    assert_eq!(
+        minute_of(late),
+        Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 0).unwrap()
+    );
+}
