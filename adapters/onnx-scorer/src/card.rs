@@ -363,7 +363,7 @@ mod tests {
     fn a_card_whose_baseline_does_not_fit_the_application_is_refused() {
         let (card, _) = Card::parse(BUILT_IN).unwrap();
         let baseline = card.baseline().unwrap();
-        assert_eq!(baseline.score().len(), 10, "the score's deciles");
+        assert_eq!(baseline.score().labels().len(), 10, "the score's deciles");
         assert_eq!(
             baseline.features()[0].labels(),
             ["below_0", "0_to_200", "200_or_more", "none"]
