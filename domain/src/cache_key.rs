@@ -1,8 +1,6 @@
 //! The cache key of an application: a hash, so no personal data is ever
 //! part of a key.
 
-use std::fmt;
-
 use sha2::{Digest, Sha256};
 
 use crate::application::Application;
@@ -32,12 +30,6 @@ impl CacheKey {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for CacheKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

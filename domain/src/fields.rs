@@ -63,10 +63,6 @@ pub trait Categorical: Sized + Copy + 'static {
     /// The model code of a value: its position in the documented label order.
     fn code(self) -> u8;
 
-    fn wire_values() -> impl Iterator<Item = &'static str> {
-        Self::WIRE.iter().copied()
-    }
-
     fn parse(text: &str) -> Result<Self, String> {
         Self::ALL
             .iter()

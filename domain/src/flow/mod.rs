@@ -244,7 +244,7 @@ impl DecisionFlow {
                 CacheEntry::Found(verdict) => Some(verdict),
                 CacheEntry::Missing => None,
                 CacheEntry::Unreadable(reason) => {
-                    tracing::warn!(%key, %reason, "unreadable cache entry, scoring instead");
+                    tracing::warn!(key = key.as_str(), %reason, "unreadable cache entry, scoring instead");
                     None
                 }
             })

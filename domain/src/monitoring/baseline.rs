@@ -76,14 +76,15 @@ impl Bins {
     }
 
     /// The bin of a value: for a number, the count of edges below it; for a
-    /// category, its code.
+    /// category, its code. Always one of the bins: a number's bins are one
+    /// more than its edges, and a category's are its field's values (both
+    /// checked when the baseline is made).
     fn index(&self, value: f64) -> usize {
-        let index = if self.edges.is_empty() {
+        if self.edges.is_empty() {
             value as usize
         } else {
             self.edges.partition_point(|edge| *edge < value)
-        };
-        index.min(self.labels.len() - 1)
+        }
     }
 }
 

@@ -85,9 +85,8 @@ impl Tally {
     }
 
     pub fn merge(&mut self, other: &Tally) {
-        if other.counts.len() > self.counts.len() {
-            self.counts.resize(other.counts.len(), 0);
-        }
+        let cells = self.counts.len().max(other.counts.len());
+        self.counts.resize(cells, 0);
         for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
             *mine += theirs;
         }

@@ -140,7 +140,7 @@ async fn the_servers_hold_the_rows_and_the_key(
     let keys = real.namespace.keys().await;
     let key =
         CacheKey::for_application(&app.scorer.model().version, &parse(&example_application()));
-    assert_eq!(keys, vec![format!("{namespace}:verdict:{key}")]);
+    assert_eq!(keys, vec![format!("{namespace}:verdict:{}", key.as_str())]);
     let hash = keys[0].rsplit(':').next().unwrap();
     assert!(
         hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
