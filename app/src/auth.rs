@@ -88,6 +88,14 @@ mod tests {
         assert!(!keys.admits(None));
     }
 
+    /// A key listed twice (say, while keys are being rotated) still admits:
+    /// the matches are or-ed, never toggled.
+    #[test]
+    fn a_key_listed_twice_still_admits() {
+        let keys = ApiKeys::new(Some(&["alpha".to_owned(), "alpha".to_owned()]));
+        assert!(keys.admits(Some(b"Bearer alpha")));
+    }
+
     #[test]
     fn without_keys_everything_is_admitted() {
         assert!(ApiKeys::new(None).admits(None));

@@ -148,12 +148,13 @@ pub struct ConfigError {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads every variable through `lookup`, so tests need not touch the
-    /// process environment.
+    /// process environment. A variable set to nothing counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| lookup(name).filter(|value| !value.is_empty());
         let error = |variable: &'static str, problem: String| ConfigError { variable, problem };
         let required = |variable: &'static str, when: &str| {
             lookup(variable).ok_or_else(|| error(variable, format!("is required when {when}")))
@@ -416,6 +417,34 @@ mod tests {
             pool_mode(Some("statement")).unwrap_err().to_string(),
             "CREDIT_DECISIONS_DATABASE_POOL_MODE: 'statement' is not one of session, transaction"
         );
+    }
+
+    #[test]
+    fn a_variable_set_to_nothing_counts_as_unset() {
+        assert_eq!(
+            config(&[
+                ("CREDIT_DECISIONS_CACHE", ""),
+                ("CREDIT_DECISIONS_API_KEYS", "")
+            ]),
+            config(&[])
+        );
+    }
+
+    #[test]
+    fn the_writers_need_fewer_connections_than_the_pool() {
+        let with = |writers: &str, pool: &str| {
+            config(&[
+                ("CREDIT_DECISIONS_STORE", "postgres"),
+                ("CREDIT_DECISIONS_DATABASE_URL", "postgres://db/log"),
+                ("CREDIT_DECISIONS_LOG_WRITERS", writers),
+                ("CREDIT_DECISIONS_DATABASE_POOL_SIZE", pool),
+            ])
+        };
+        assert!(with("7", "8").is_ok());
+        // Reads need a connection of their own.
+        let error = with("8", "8").unwrap_err();
+        assert_eq!(error.variable, "CREDIT_DECISIONS_LOG_WRITERS");
+        assert!(with("9", "8").is_err());
     }
 
     #[test]

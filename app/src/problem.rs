@@ -228,3 +228,30 @@ impl From<domain::StoreError> for Problem {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(count: usize) -> Vec<FieldError> {
+        (0..count)
+            .map(|n| FieldError::new(format!("field_{n}"), "is required"))
+            .collect()
+    }
+
+    /// The detail a client reads counts the bad fields in plain words, and
+    /// says when the list stops short of them.
+    #[test]
+    fn the_detail_counts_the_bad_fields() {
+        let detail = |count| Problem::invalid_application(errors(count)).detail();
+        assert_eq!(detail(1), "1 field is invalid");
+        assert_eq!(detail(2), "2 fields are invalid");
+        assert_eq!(detail(MAX_LISTED_ERRORS), "100 fields are invalid");
+        let mut many = FieldErrors::default();
+        many.extend(errors(MAX_LISTED_ERRORS + 5));
+        assert_eq!(
+            Problem::invalid_application(many).detail(),
+            "105 fields are invalid; the first 100 are listed"
+        );
+    }
+}

@@ -38,6 +38,11 @@ async fn a_body_that_stalls_is_answered_408_and_the_connection_closed() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request-timeout"), "{answer}");
+    // Said, too: a client must not send its next request on this connection.
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
