@@ -11,6 +11,7 @@ mod json_body;
 pub mod metrics;
 mod observe;
 pub mod openapi;
+pub mod per_worker;
 pub mod problem;
 mod routes;
 pub mod schemas;
@@ -22,6 +23,7 @@ mod wiring;
 
 pub use actix_web::dev::ServerHandle;
 pub use config::Config;
+pub use per_worker::PerWorker;
 pub use routes::BATCH_MAX;
 pub use routes::health::BackendNames;
 pub use server::{ServeOptions, Server};

@@ -2,13 +2,14 @@
 //! with the middleware every request passes (request log, API keys).
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use actix_web::dev::{Server as ActixServer, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use domain::{DecisionCache, DecisionFlow};
+use domain::{DecisionCache, DecisionFlow, DecisionStore};
 
 use crate::auth::ApiKeys;
 use crate::cache_breaker::CacheBreaker;
@@ -18,9 +19,15 @@ use crate::json_body::{BodyTimeout, LargeBodies};
 use crate::metrics::Metrics;
 use crate::observe;
 use crate::openapi;
+use crate::per_worker::PerWorker;
 use crate::routes;
 use crate::routes::docs::OpenApiJson;
 use crate::wiring::{Adapters, Closer, StartupError};
+
+/// The threads that serve requests: one per core, as actix-web's default.
+/// Each holds its own connections to the backends (see `PerWorker`).
+pub(crate) static WORKERS: LazyLock<NonZeroUsize> =
+    LazyLock::new(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
 
 /// How long closing one backend may take at shutdown.
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -74,21 +81,28 @@ impl Server {
         let metrics = Arc::new(Metrics::new());
         // Measured as the flow sees it; the breaker spares a cache that is
         // down the calls it would only fail.
-        let cache = adapters.cache.map(|inner| {
-            Arc::new(InstrumentedCache {
-                inner: Arc::new(CacheBreaker::new(inner)),
-                metrics: metrics.clone(),
-            }) as Arc<dyn DecisionCache>
+        let cache = adapters.cache.map(|cache| {
+            let metrics = metrics.clone();
+            cache.map(move |inner| {
+                Arc::new(InstrumentedCache {
+                    inner: Arc::new(CacheBreaker::new(inner)),
+                    metrics: metrics.clone(),
+                }) as Arc<dyn DecisionCache>
+            })
         });
-        let store = Arc::new(InstrumentedStore {
-            inner: adapters.store,
-            metrics: metrics.clone(),
-        });
+        let store = {
+            let metrics = metrics.clone();
+            adapters.store.map(move |inner| {
+                Arc::new(InstrumentedStore {
+                    inner,
+                    metrics: metrics.clone(),
+                }) as Arc<dyn DecisionStore>
+            })
+        };
         let scorer = Arc::new(InstrumentedScorer {
             inner: adapters.scorer,
             metrics: metrics.clone(),
         });
-        let flow = web::Data::new(DecisionFlow::new(cache, store, scorer));
         let names = web::Data::new(adapters.names);
         let metrics = web::Data::from(metrics);
         let api_keys = web::Data::new(ApiKeys::new(options.api_keys.as_deref()));
@@ -96,8 +110,15 @@ impl Server {
         let body_timeout = web::Data::new(BodyTimeout(options.body_timeout));
         let large_bodies = web::Data::new(LargeBodies::default());
         let server = HttpServer::new(move || {
+            // Run on each worker's thread as it starts: its flow, on its own
+            // handles of the backends.
+            let flow = web::Data::new(DecisionFlow::new(
+                cache.as_ref().map(PerWorker::get),
+                store.get(),
+                scorer.clone(),
+            ));
             App::new()
-                .app_data(flow.clone())
+                .app_data(flow)
                 .app_data(names.clone())
                 .app_data(metrics.clone())
                 .app_data(api_keys.clone())
@@ -109,6 +130,7 @@ impl Server {
                 // Every request is observed, the refused ones too.
                 .wrap(from_fn(observe::observe))
         })
+        .workers(WORKERS.get())
         .listen(listener)
         .map_err(|source| StartupError::Listen { addr, source })?
         .run();

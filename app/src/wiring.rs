@@ -16,7 +16,9 @@ use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use thiserror::Error;
 
 use crate::config::{CacheConfig, Config, StoreConfig};
+use crate::per_worker::PerWorker;
 use crate::routes::health::BackendNames;
+use crate::server::WORKERS;
 
 #[derive(Debug, Error)]
 pub enum StartupError {
@@ -38,8 +40,8 @@ pub type Closer = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> +
 
 /// The adapters the service runs on.
 pub struct Adapters {
-    pub cache: Option<Arc<dyn DecisionCache>>,
-    pub store: Arc<dyn DecisionStore>,
+    pub cache: Option<PerWorker<dyn DecisionCache>>,
+    pub store: PerWorker<dyn DecisionStore>,
     pub scorer: Arc<dyn Scorer>,
     pub names: BackendNames,
     /// Run in order after the last request is answered.
@@ -54,9 +56,11 @@ impl Adapters {
             Some(path) => OnnxScorer::from_path(path)?,
         };
         let mut closers: Vec<Closer> = Vec::new();
-        let (cache, cache_name): (Option<Arc<dyn DecisionCache>>, _) = match &config.cache {
+        let (cache, cache_name): (Option<PerWorker<dyn DecisionCache>>, _) = match &config.cache {
             CacheConfig::Memory => (
-                Some(Arc::new(MemoryDecisionCache::new(config.cache_ttl))),
+                Some(PerWorker::Shared(Arc::new(MemoryDecisionCache::new(
+                    config.cache_ttl,
+                )))),
                 "memory",
             ),
             CacheConfig::None => (None, "none"),
@@ -80,11 +84,17 @@ impl Adapters {
                 closers.push(Box::new(move || {
                     Box::pin(async move { closing.close().await })
                 }));
-                (Some(cache), "redis")
+                let per_worker = PerWorker::made(move || {
+                    Arc::new(cache.on_this_thread()) as Arc<dyn DecisionCache>
+                });
+                (Some(per_worker), "redis")
             }
         };
-        let (store, store_name): (Arc<dyn DecisionStore>, _) = match &config.store {
-            StoreConfig::Memory => (Arc::new(MemoryDecisionLog::new()), "memory"),
+        let (store, store_name): (PerWorker<dyn DecisionStore>, _) = match &config.store {
+            StoreConfig::Memory => (
+                PerWorker::Shared(Arc::new(MemoryDecisionLog::new())),
+                "memory",
+            ),
             StoreConfig::Postgres {
                 url,
                 retention_months,
@@ -114,7 +124,13 @@ impl Adapters {
                 closers.push(Box::new(move || {
                     Box::pin(async move { closing.close().await })
                 }));
-                (Arc::new(store), "postgres")
+                // The pool is shared out among the workers; each keeps one
+                // connection for reads beside its writers.
+                let per_worker_pool = (*pool_size / WORKERS.get() as u32).max(*writers as u32 + 1);
+                let per_worker = PerWorker::made(move || {
+                    Arc::new(store.on_this_thread(per_worker_pool)) as Arc<dyn DecisionStore>
+                });
+                (per_worker, "postgres")
             }
         };
         Ok(Self {

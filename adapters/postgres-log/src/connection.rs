@@ -16,6 +16,8 @@
 
 use std::time::Duration;
 
+use futures::FutureExt;
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
     QueryResult, Statement, TransactionTrait,
@@ -40,7 +42,15 @@ pub(crate) struct Connection {
     mode: PoolMode,
     /// What each transaction runs first behind a transaction pooler.
     clean_start: String,
+    /// How this pool was opened, for another like it.
+    options: ConnectOptions,
 }
+
+/// An idle connection is checked with a round trip before it is handed out
+/// only past this long. sqlx's default checks every time, which doubled the
+/// round trips of a group commit; a connection that broke sooner fails its
+/// statement (503) and is replaced.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
 
 impl Connection {
     pub(crate) async fn open(
@@ -57,6 +67,7 @@ impl Connection {
             .min_connections(1)
             .connect_timeout(acquire_timeout)
             .acquire_timeout(acquire_timeout)
+            .test_before_acquire_if_idle_for(CHECK_IDLE_AFTER)
             .sqlx_logging(false);
         let session_timeout = timeout_ms.clone();
         options.map_sqlx_postgres_opts(move |options| match mode {
@@ -65,11 +76,43 @@ impl Connection {
             PoolMode::Session => options.options([("statement_timeout", session_timeout.as_str())]),
             PoolMode::Transaction => options.statement_cache_capacity(0),
         });
+        #[cfg(target_os = "linux")]
+        if let Some(port) = tcp_port_of(url) {
+            options.map_sqlx_postgres_pool_opts(move |pool| {
+                pool.after_connect(move |_, _| {
+                    crate::nodelay::set_on_sockets_towards(port);
+                    Box::pin(std::future::ready(Ok(())))
+                })
+            });
+        }
         Ok(Self {
-            db: Database::connect(options).await?,
+            db: Database::connect(options.clone()).await?,
             mode,
             clean_start: format!("DEALLOCATE ALL; SET LOCAL statement_timeout = {timeout_ms}"),
+            options,
         })
+    }
+
+    /// Another pool like this one, of at most `max_connections`, whose
+    /// connections are opened when first needed by the tasks that need them,
+    /// and so belong to the runtime of the thread that runs those tasks.
+    pub(crate) fn another_pool(&self, max_connections: u32) -> Self {
+        let mut options = self.options.clone();
+        options
+            .max_connections(max_connections)
+            .min_connections(0)
+            .connect_lazy(true);
+        // A lazy pool is made without waiting on anything.
+        let db = Database::connect(options.clone())
+            .now_or_never()
+            .expect("a lazy pool is made at once")
+            .expect("the URL was accepted for the first pool");
+        Self {
+            db,
+            mode: self.mode,
+            clean_start: self.clean_start.clone(),
+            options,
+        }
     }
 
     /// Begins a transaction; behind a transaction pooler, on a server
@@ -95,4 +138,12 @@ impl Connection {
             }
         }
     }
+}
+
+/// The port the log reaches PostgreSQL on over TCP; none for its Unix socket
+/// (or a URL sqlx will refuse at connection).
+#[cfg(target_os = "linux")]
+fn tcp_port_of(url: &str) -> Option<u16> {
+    let options: PgConnectOptions = url.parse().ok()?;
+    options.get_socket().is_none().then(|| options.get_port())
 }

@@ -1,6 +1,7 @@
 //! The `DecisionStore` port on PostgreSQL: the decision log.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -67,6 +68,10 @@ pub struct PostgresDecisionLog {
     commit_timeout: Duration,
     group: Arc<GroupCommit>,
     maintenance: AbortHandle,
+    /// The first tally shard of this process's writers.
+    first_shard: i16,
+    /// The number the next writer made by [`Self::on_this_thread`] takes.
+    next_writer: Arc<AtomicUsize>,
 }
 
 /// Every column of a record, as read back: the bodies as the text logged.
@@ -95,22 +100,38 @@ impl PostgresDecisionLog {
             connection.clone(),
             settings.retention_months,
         ));
-        let writer = connection.clone();
         // Each writer of this process updates tally rows of its own shard.
         // Another process's writers pick other shards unless their process
         // ids collide modulo 500, which only makes them wait, never miscount.
         let first_shard = (std::process::id() % 500) as i16 * 64;
-        let commit: Commit = Arc::new(move |writer_index, entries| {
-            let connection = writer.clone();
-            let shard = first_shard + (writer_index % 64) as i16;
-            Box::pin(async move { insert(&connection, shard, &entries).await })
-        });
+        let group = GroupCommit::start(settings.group, committing(&connection, first_shard));
         Ok(Self {
             connection,
             commit_timeout: settings.commit_timeout,
-            group: Arc::new(GroupCommit::start(settings.group, commit)),
+            group: Arc::new(group),
             maintenance: maintenance.abort_handle(),
+            first_shard,
+            next_writer: Arc::new(AtomicUsize::new(settings.group.writers)),
         })
+    }
+
+    /// A handle on the same log for the calling thread: a pool of its own
+    /// (at most `max_connections`) and group-commit writers of its own, all
+    /// on this thread's runtime, so that a request served here never waits
+    /// on another thread to reach PostgreSQL. Its queue shares this log's
+    /// bound. Call it on each thread that serves requests.
+    pub fn on_this_thread(&self, max_connections: u32) -> Self {
+        let connection = self.connection.another_pool(max_connections);
+        let writers = self.group.writers();
+        let first_writer = self.next_writer.fetch_add(writers, Ordering::Relaxed);
+        let group = self
+            .group
+            .another(committing(&connection, self.first_shard), first_writer);
+        Self {
+            connection,
+            group: Arc::new(group),
+            ..self.clone()
+        }
     }
 
     /// Commits made so far: each holds the rows of one or more appends.
@@ -136,6 +157,16 @@ impl PostgresDecisionLog {
             .await
             .map_err(unavailable)
     }
+}
+
+/// Commits a group on `connection`, its tallies in the writer's own shard.
+fn committing(connection: &Connection, first_shard: i16) -> Commit {
+    let connection = connection.clone();
+    Arc::new(move |writer, entries| {
+        let connection = connection.clone();
+        let shard = first_shard + (writer % 64) as i16;
+        Box::pin(async move { insert(&connection, shard, &entries).await })
+    })
 }
 
 /// Brings the schema up to date, in one transaction on a connection of its

@@ -44,7 +44,7 @@ pub struct GroupSettings {
 pub struct GroupCommit {
     queue: mpsc::UnboundedSender<Waiting>,
     places: Arc<Semaphore>,
-    queue_rows: usize,
+    settings: GroupSettings,
     commits: Arc<AtomicU64>,
     writers: Vec<JoinHandle<()>>,
 }
@@ -59,10 +59,38 @@ pub type Commit = Arc<
 
 impl GroupCommit {
     pub fn start(settings: GroupSettings, commit: Commit) -> Self {
+        Self::with_writers(
+            settings,
+            commit,
+            0,
+            Arc::new(Semaphore::new(settings.queue_rows)),
+            Arc::new(AtomicU64::new(0)),
+        )
+    }
+
+    /// Another queue with writers of its own, spawned on the runtime of the
+    /// calling thread and numbered from `first_writer`. Its rows count
+    /// against this one's bound, and its commits in this one's count.
+    pub fn another(&self, commit: Commit, first_writer: usize) -> Self {
+        Self::with_writers(
+            self.settings,
+            commit,
+            first_writer,
+            self.places.clone(),
+            self.commits.clone(),
+        )
+    }
+
+    fn with_writers(
+        settings: GroupSettings,
+        commit: Commit,
+        first_writer: usize,
+        places: Arc<Semaphore>,
+        commits: Arc<AtomicU64>,
+    ) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         let turn = Arc::new(Mutex::new(receiver));
-        let commits = Arc::new(AtomicU64::new(0));
-        let writers = (0..settings.writers.max(1))
+        let writers = (first_writer..first_writer + settings.writers.max(1))
             .map(|writer| {
                 tokio::spawn(write_groups(
                     writer,
@@ -75,8 +103,8 @@ impl GroupCommit {
             .collect();
         Self {
             queue,
-            places: Arc::new(Semaphore::new(settings.queue_rows)),
-            queue_rows: settings.queue_rows,
+            places,
+            settings,
             commits,
             writers,
         }
@@ -84,7 +112,7 @@ impl GroupCommit {
 
     /// Queues the entries and waits for the commit that holds them.
     pub async fn append(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
-        let rows = entries.len().min(self.queue_rows) as u32;
+        let rows = entries.len().min(self.settings.queue_rows) as u32;
         let places = self
             .places
             .clone()
@@ -92,7 +120,7 @@ impl GroupCommit {
             .map_err(|_| {
                 StoreError::Unavailable(format!(
                     "the decision log's queue is full ({} rows wait for a commit)",
-                    self.queue_rows
+                    self.settings.queue_rows
                 ))
             })?;
         let (done, outcome) = oneshot::channel();
@@ -110,14 +138,19 @@ impl GroupCommit {
         })
     }
 
+    /// How many writers take turns at this queue.
+    pub fn writers(&self) -> usize {
+        self.writers.len()
+    }
+
     /// Commits made so far (each of one or more appends).
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// Rows waiting for a commit now.
+    /// Rows waiting for a commit now, in this queue and those made from it.
     pub fn waiting_rows(&self) -> usize {
-        self.queue_rows - self.places.available_permits()
+        self.settings.queue_rows - self.places.available_permits()
     }
 
     /// Stops the writers once every queued append has its answer.

@@ -15,6 +15,8 @@ mod connection;
 mod decision_log;
 mod group_commit;
 pub mod migration;
+#[cfg(target_os = "linux")]
+mod nodelay;
 pub mod partitions;
 mod tally;
 

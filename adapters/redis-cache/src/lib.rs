@@ -54,6 +54,10 @@ impl RedisDecisionCache {
             .with_connection_config(|connection| {
                 connection.connection_timeout = Duration::from_secs(1);
                 connection.internal_command_timeout = Duration::from_secs(1);
+                // Commands of concurrent requests are written one after the
+                // other; with Nagle's algorithm on (fred leaves the OS default)
+                // a short one waits for the ACK of the one before.
+                connection.tcp.nodelay = Some(true);
                 // A connection that stops answering (a dead peer, a black hole)
                 // is closed and re-established rather than waited on.
                 connection.unresponsive = UnresponsiveConfig {
@@ -82,6 +86,20 @@ impl RedisDecisionCache {
             settings,
             clustered,
         })
+    }
+
+    /// A handle on the same cache for the calling thread: a client of its
+    /// own, whose connection task runs on this thread's runtime, so that a
+    /// request served here never waits on another thread to reach Redis.
+    /// It connects in the background, as [`Self::connect`] does.
+    pub fn on_this_thread(&self) -> Self {
+        let client = self.client.clone_new();
+        client.connect();
+        Self {
+            client,
+            settings: self.settings.clone(),
+            clustered: self.clustered,
+        }
     }
 
     /// The Redis key of a cache key.

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use app::ServerHandle;
-use app::{Adapters, BackendNames, ServeOptions, Server};
+use app::{Adapters, BackendNames, PerWorker, ServeOptions, Server};
 use domain::{DecisionCache, DecisionStore, Scorer};
 use memory::{MemoryDecisionCache, MemoryDecisionLog};
 use onnx_scorer::OnnxScorer;
@@ -155,8 +155,10 @@ impl TestApp {
         let store = Arc::new(SpyStore::new(backends.store, order.clone()));
         let scorer = Arc::new(SpyScorer::new(backends.scorer, order.clone()));
         let adapters = Adapters {
-            cache: cache.clone().map(|spy| spy as Arc<dyn DecisionCache>),
-            store: store.clone(),
+            cache: cache
+                .clone()
+                .map(|spy| PerWorker::Shared(spy as Arc<dyn DecisionCache>)),
+            store: PerWorker::Shared(store.clone()),
             scorer: scorer.clone(),
             names: backends.names,
             closers: Vec::new(),

@@ -416,3 +416,71 @@ async fn a_full_queue_is_refused_at_once() {
         .unwrap();
     let _ = holder.close().await;
 }
+
+/// Each server thread appends through a handle of its own (its pool, its
+/// writers, on its runtime); the rows land in the one log, and the queue's
+/// bound holds for all the handles together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_on_another_thread_logs_to_the_same_table_within_the_same_bound() {
+    let real = RealBackends::create().await;
+    let log = log_with_groups(
+        &real,
+        GroupSettings {
+            queue_rows: 4,
+            max_group_rows: 1_000,
+            writers: 1,
+        },
+    )
+    .await;
+    let holder = Database::connect(&real.database().url).await.unwrap();
+    let lock = holder.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    // A thread with a runtime of its own, as each actix-web worker has.
+    let records: Vec<_> = (0..4).map(|_| record(Source::Model)).collect();
+    let on_the_thread = log.clone();
+    let to_append = records.clone();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let handle = on_the_thread.on_this_thread(3);
+            let appends = to_append
+                .into_iter()
+                .map(|record| {
+                    let handle = handle.clone();
+                    tokio::spawn(async move { handle.append(&entries(&[record])).await })
+                })
+                .collect::<Vec<_>>();
+            let mut outcomes = Vec::new();
+            for append in appends {
+                outcomes.push(append.await.unwrap());
+            }
+            outcomes
+        })
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The thread's four rows fill the bound this handle shares.
+    let refused = log.append(&entries(&[record(Source::Model)])).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|error| error.to_string().contains("queue is full")),
+        "{refused:?}"
+    );
+    let commits_before = log.commits();
+    lock.rollback().await.unwrap();
+    let outcomes = tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    for record in &records {
+        let logged = log.get(record.decision_id).await.unwrap();
+        assert_eq!(logged.as_ref(), Some(record));
+    }
+    assert!(log.commits() > commits_before, "the thread's commits count");
+    let _ = holder.close().await;
+}

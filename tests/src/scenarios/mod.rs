@@ -46,6 +46,7 @@ mod properties;
 mod reading_the_log;
 mod request_ids;
 mod scaling;
+mod workers;
 
 use pretty_assertions::assert_eq;
 use reqwest::Response;
