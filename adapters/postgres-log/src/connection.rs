@@ -17,11 +17,14 @@
 use std::time::Duration;
 
 use futures::FutureExt;
+use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
     QueryResult, Statement, TransactionTrait,
 };
+
+use crate::writer::WriterConnection;
 
 /// Whether a pooler between the service and PostgreSQL reassigns server
 /// connections after each transaction.
@@ -44,6 +47,8 @@ pub(crate) struct Connection {
     clean_start: String,
     /// How this pool was opened, for another like it.
     options: ConnectOptions,
+    /// How a writer's own connection is opened.
+    writer_options: PgConnectOptions,
 }
 
 /// An idle connection is checked with a round trip before it is handed out
@@ -85,11 +90,22 @@ impl Connection {
                 })
             });
         }
+        let writer_options = url
+            .parse::<PgConnectOptions>()
+            .map_err(|error| DbErr::Conn(sea_orm::RuntimeErr::Internal(error.to_string())))?
+            .disable_statement_logging();
+        let writer_options = match mode {
+            PoolMode::Session => {
+                writer_options.options([("statement_timeout", timeout_ms.as_str())])
+            }
+            PoolMode::Transaction => writer_options.statement_cache_capacity(0),
+        };
         Ok(Self {
             db: Database::connect(options.clone()).await?,
             mode,
             clean_start: format!("DEALLOCATE ALL; SET LOCAL statement_timeout = {timeout_ms}"),
             options,
+            writer_options,
         })
     }
 
@@ -112,7 +128,19 @@ impl Connection {
             mode: self.mode,
             clean_start: self.clean_start.clone(),
             options,
+            writer_options: self.writer_options.clone(),
         }
+    }
+
+    /// A connection of a group-commit writer's own, opened as this pool's
+    /// are; `bound` limits opening it and each commit on it.
+    pub(crate) fn writer(&self, bound: Duration) -> WriterConnection {
+        WriterConnection::new(
+            self.writer_options.clone(),
+            self.mode,
+            self.clean_start.clone(),
+            bound,
+        )
     }
 
     /// Begins a transaction; behind a transaction pooler, on a server

@@ -19,7 +19,8 @@ use crate::connection::{Connection, PoolMode};
 use crate::group_commit::{Commit, GroupCommit, GroupSettings};
 use crate::migration::Migrator;
 use crate::partitions;
-use crate::tally::{self, GroupTallies};
+use crate::tally;
+use crate::writer::WriterConnection;
 
 #[derive(Debug, Clone)]
 pub struct PostgresLogSettings {
@@ -104,7 +105,15 @@ impl PostgresDecisionLog {
         // Another process's writers pick other shards unless their process
         // ids collide modulo 500, which only makes them wait, never miscount.
         let first_shard = (std::process::id() % 500) as i16 * 64;
-        let group = GroupCommit::start(settings.group, committing(&connection, first_shard));
+        let writers = settings.group.writers.max(1);
+        let commit = committing(
+            &connection,
+            settings.commit_timeout,
+            first_shard,
+            0,
+            writers,
+        );
+        let group = GroupCommit::start(settings.group, commit);
         Ok(Self {
             connection,
             commit_timeout: settings.commit_timeout,
@@ -124,9 +133,14 @@ impl PostgresDecisionLog {
         let connection = self.connection.another_pool(max_connections);
         let writers = self.group.writers();
         let first_writer = self.next_writer.fetch_add(writers, Ordering::Relaxed);
-        let group = self
-            .group
-            .another(committing(&connection, self.first_shard), first_writer);
+        let commit = committing(
+            &connection,
+            self.commit_timeout,
+            self.first_shard,
+            first_writer,
+            writers,
+        );
+        let group = self.group.another(commit, first_writer);
         Self {
             connection,
             group: Arc::new(group),
@@ -159,13 +173,24 @@ impl PostgresDecisionLog {
     }
 }
 
-/// Commits a group on `connection`, its tallies in the writer's own shard.
-fn committing(connection: &Connection, first_shard: i16) -> Commit {
-    let connection = connection.clone();
+/// Commits the groups of writers `first_writer..first_writer + writers`,
+/// each on a connection of its own, its tallies in its own shard.
+fn committing(
+    connection: &Connection,
+    commit_timeout: Duration,
+    first_shard: i16,
+    first_writer: usize,
+    writers: usize,
+) -> Commit {
+    let connections: Arc<Vec<Arc<WriterConnection>>> = Arc::new(
+        (0..writers)
+            .map(|_| Arc::new(connection.writer(commit_timeout)))
+            .collect(),
+    );
     Arc::new(move |writer, entries| {
-        let connection = connection.clone();
+        let connection = connections[writer - first_writer].clone();
         let shard = first_shard + (writer % 64) as i16;
-        Box::pin(async move { insert(&connection, shard, &entries).await })
+        Box::pin(async move { connection.commit(shard, &entries).await })
     })
 }
 
@@ -244,88 +269,6 @@ fn record_of(row: &QueryResult) -> Result<DecisionRecord, StoreError> {
         response: serde_json::from_str::<Decision>(&response)
             .map_err(|error| corrupt("response", error.to_string()))?,
     })
-}
-
-/// One statement for any number of entries: the rows' columns as arrays,
-/// unnested, and their tallies added to `decision_tally` in the same
-/// statement (so in the same transaction). Its plan does not depend on the
-/// row count, so one prepared statement serves every batch size.
-const APPEND: &str = "
-    WITH logged AS (
-        INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
-                               probability_of_default, request, response, cells)
-        SELECT id, at, source, model_version, decision, probability, request::json,
-               response::json, nullif(cells, '')
-        FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-                    $6::float8[], $7::text[], $8::text[], $9::bytea[])
-             AS rows (id, at, source, model_version, decision, probability, request, response,
-                      cells)
-    )
-    INSERT INTO decision_tally (minute, model_version, shard, counts)
-    SELECT minute, model_version, $10, ($12::int8[])[(i - 1) * $13 + 1 : i * $13]
-    FROM unnest($11::timestamptz[], $14::text[]) WITH ORDINALITY AS tallies (minute, model_version, i)
-    ON CONFLICT (minute, model_version, shard)
-    DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)";
-
-/// Writes entries in one statement, which PostgreSQL runs as a transaction
-/// of its own: all rows and their tallies or nothing, committed when it
-/// returns.
-async fn insert(
-    connection: &Connection,
-    shard: i16,
-    entries: &[LogEntry],
-) -> Result<(), StoreError> {
-    let column = |value: fn(&LogEntry) -> Value| -> Value {
-        Value::Array(
-            value(&entries[0]).array_type(),
-            Some(Box::new(entries.iter().map(value).collect())),
-        )
-    };
-    let array = |values: Vec<Value>, kind| Value::Array(kind, Some(Box::new(values)));
-    let tallies = GroupTallies::of(entries);
-    let values = vec![
-        column(|e| e.record.decision_id.as_uuid().into()),
-        column(|e| e.record.created_at.into()),
-        column(|e| e.record.source.as_str().into()),
-        column(|e| e.record.response.verdict.model_version.clone().into()),
-        column(|e| e.record.response.verdict.decision.as_str().into()),
-        column(|e| e.record.response.verdict.probability_of_default.into()),
-        column(|e| e.record.request.as_str().into()),
-        column(|e| {
-            serde_json::to_string(&e.record.response)
-                .expect("a decision serializes")
-                .into()
-        }),
-        // An unbinned entry is written as no bytes, stored as NULL.
-        column(|e| e.cells.to_bytes().unwrap_or_default().into()),
-        shard.into(),
-        array(
-            tallies.minutes.into_iter().map(Value::from).collect(),
-            sea_orm::sea_query::ArrayType::ChronoDateTimeUtc,
-        ),
-        array(
-            tallies.counts.into_iter().map(Value::from).collect(),
-            sea_orm::sea_query::ArrayType::BigInt,
-        ),
-        tallies.width.into(),
-        array(
-            tallies
-                .model_versions
-                .into_iter()
-                .map(Value::from)
-                .collect(),
-            sea_orm::sea_query::ArrayType::String,
-        ),
-    ];
-    connection
-        .query(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            APPEND,
-            values,
-        ))
-        .await
-        .map(|_| ())
-        .map_err(unavailable)
 }
 
 #[async_trait]

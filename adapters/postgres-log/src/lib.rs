@@ -19,6 +19,7 @@ pub mod migration;
 mod nodelay;
 pub mod partitions;
 mod tally;
+mod writer;
 
 pub use connection::PoolMode;
 pub use decision_log::{PostgresDecisionLog, PostgresLogSettings};

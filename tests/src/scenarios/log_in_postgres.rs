@@ -484,3 +484,77 @@ async fn a_handle_on_another_thread_logs_to_the_same_table_within_the_same_bound
     assert!(log.commits() > commits_before, "the thread's commits count");
     let _ = holder.close().await;
 }
+
+/// The server processes whose last statement was a group commit's append.
+async fn appending_backends(admin: &sea_orm::DatabaseConnection) -> Vec<i32> {
+    admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND query LIKE '%INSERT INTO decisions%'",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<i32>("", "pid").unwrap())
+        .collect()
+}
+
+/// A writer commits group after group on one connection of its own (a pool
+/// would spread them over many server processes, and check each connection
+/// with a round trip on its way back); one that breaks is replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_keeps_one_connection_and_replaces_it_when_it_breaks() {
+    let real = RealBackends::create().await;
+    let log = Arc::new(
+        log_with_groups(
+            &real,
+            GroupSettings {
+                queue_rows: 1_000,
+                max_group_rows: 1_000,
+                writers: 1,
+            },
+        )
+        .await,
+    );
+    let admin = Database::connect(&real.database().url).await.unwrap();
+    let append_concurrently = |count: usize| {
+        let log = log.clone();
+        async move {
+            let appends = (0..count).map(|_| {
+                let log = log.clone();
+                tokio::spawn(async move { log.append(&entries(&[record(Source::Model)])).await })
+            });
+            for append in futures::future::join_all(appends).await {
+                append.unwrap().unwrap();
+            }
+        }
+    };
+    append_concurrently(50).await;
+    append_concurrently(50).await;
+    let first = appending_backends(&admin).await;
+    assert_eq!(first.len(), 1, "one server process took every commit");
+
+    admin
+        .execute_unprepared(&format!("SELECT pg_terminate_backend({})", first[0]))
+        .await
+        .unwrap();
+    let mut failed = 0;
+    while log
+        .append(&entries(&[record(Source::Model)]))
+        .await
+        .is_err()
+    {
+        failed += 1;
+        assert!(
+            failed <= 1,
+            "only the commit on the broken connection fails"
+        );
+    }
+    append_concurrently(20).await;
+    let after = appending_backends(&admin).await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, first, "a new connection replaced the broken one");
+    let _ = admin.close().await;
+}

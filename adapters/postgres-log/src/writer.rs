@@ -1,0 +1,172 @@
+//! A group-commit writer's own connection to PostgreSQL.
+//!
+//! A writer commits one group after another, so it holds one connection
+//! from one commit to the next instead of taking one from the pool each
+//! time. sqlx 0.9 checks every pooled connection with a round trip on its
+//! way back to the pool (a `ping` in `return_to_pool`): a second round trip
+//! for every commit, and while it ran the next commit took another
+//! connection, so the commits of four writers spread over a dozen server
+//! processes. A connection that fails, or does not answer within its bound,
+//! is dropped; the next commit opens another.
+
+use std::time::Duration;
+
+use domain::{LogEntry, StoreError};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::{self, Connection as _};
+use tokio::sync::Mutex;
+
+use crate::connection::PoolMode;
+use crate::tally::GroupTallies;
+
+/// One statement for any number of entries: the rows' columns as arrays,
+/// unnested, and their tallies added to `decision_tally` in the same
+/// statement (so in the same transaction). Its plan does not depend on the
+/// row count, so one prepared statement serves every batch size.
+const APPEND: &str = "
+    WITH logged AS (
+        INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
+                               probability_of_default, request, response, cells)
+        SELECT id, at, source, model_version, decision, probability, request::json,
+               response::json, nullif(cells, '')
+        FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                    $6::float8[], $7::text[], $8::text[], $9::bytea[])
+             AS rows (id, at, source, model_version, decision, probability, request, response,
+                      cells)
+    )
+    INSERT INTO decision_tally (minute, model_version, shard, counts)
+    SELECT minute, model_version, $10, ($12::int8[])[(i - 1) * $13 + 1 : i * $13]
+    FROM unnest($11::timestamptz[], $14::text[]) WITH ORDINALITY AS tallies (minute, model_version, i)
+    ON CONFLICT (minute, model_version, shard)
+    DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)";
+
+pub(crate) struct WriterConnection {
+    options: PgConnectOptions,
+    mode: PoolMode,
+    /// What each transaction runs first behind a transaction pooler.
+    clean_start: String,
+    /// The longest opening the connection, or one commit, may take.
+    bound: Duration,
+    held: Mutex<Option<PgConnection>>,
+}
+
+impl WriterConnection {
+    /// Opens nothing yet: the first commit does, on the runtime that runs it.
+    pub(crate) fn new(
+        options: PgConnectOptions,
+        mode: PoolMode,
+        clean_start: String,
+        bound: Duration,
+    ) -> Self {
+        Self {
+            options,
+            mode,
+            clean_start,
+            bound,
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Writes the entries in one statement, in a transaction of their own:
+    /// all rows and their tallies, committed when this returns, or nothing.
+    pub(crate) async fn commit(&self, shard: i16, entries: &[LogEntry]) -> Result<(), StoreError> {
+        let mut held = self.held.lock().await;
+        let outcome =
+            match tokio::time::timeout(self.bound, self.commit_on(&mut held, shard, entries)).await
+            {
+                Ok(outcome) => outcome.map_err(|error| error.to_string()),
+                Err(_) => Err(format!(
+                    "PostgreSQL did not answer within {} ms",
+                    self.bound.as_millis()
+                )),
+            };
+        if outcome.is_err() {
+            // Whatever state it was left in, it is not used again.
+            *held = None;
+        }
+        outcome.map_err(StoreError::Unavailable)
+    }
+
+    async fn commit_on(
+        &self,
+        held: &mut Option<PgConnection>,
+        shard: i16,
+        entries: &[LogEntry],
+    ) -> Result<(), sqlx::Error> {
+        let connection = match held {
+            Some(connection) => connection,
+            None => held.insert(self.open().await?),
+        };
+        match self.mode {
+            PoolMode::Session => append(connection, shard, entries).await,
+            PoolMode::Transaction => {
+                let mut transaction = connection.begin().await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(self.clean_start.clone()))
+                    .execute(&mut *transaction)
+                    .await?;
+                append(&mut transaction, shard, entries).await?;
+                transaction.commit().await
+            }
+        }
+    }
+
+    async fn open(&self) -> Result<PgConnection, sqlx::Error> {
+        let connection = PgConnection::connect_with(&self.options).await?;
+        #[cfg(target_os = "linux")]
+        if self.options.get_socket().is_none() {
+            crate::nodelay::set_on_sockets_towards(self.options.get_port());
+        }
+        Ok(connection)
+    }
+}
+
+async fn append(
+    connection: &mut PgConnection,
+    shard: i16,
+    entries: &[LogEntry],
+) -> Result<(), sqlx::Error> {
+    let records = || entries.iter().map(|entry| &entry.record);
+    let responses: Vec<String> = records()
+        .map(|record| serde_json::to_string(&record.response).expect("a decision serializes"))
+        .collect();
+    // An unbinned entry is written as no bytes, stored as NULL.
+    let cells: Vec<Vec<u8>> = entries
+        .iter()
+        .map(|entry| entry.cells.to_bytes().unwrap_or_default())
+        .collect();
+    let tallies = GroupTallies::of(entries);
+    sqlx::query(APPEND)
+        .bind(
+            records()
+                .map(|r| r.decision_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(records().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind(records().map(|r| r.source.as_str()).collect::<Vec<_>>())
+        .bind(
+            records()
+                .map(|r| r.response.verdict.model_version.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records()
+                .map(|r| r.response.verdict.decision.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records()
+                .map(|r| r.response.verdict.probability_of_default)
+                .collect::<Vec<_>>(),
+        )
+        .bind(records().map(|r| r.request.as_str()).collect::<Vec<_>>())
+        .bind(responses)
+        .bind(cells)
+        .bind(shard)
+        .bind(tallies.minutes)
+        .bind(tallies.counts)
+        .bind(tallies.width)
+        .bind(tallies.model_versions)
+        .execute(connection)
+        .await
+        .map(|_| ())
+}
