@@ -4,9 +4,9 @@
 //! #4335; the fix, PR #4336, is merged upstream but not released). With
 //! Nagle's algorithm on, the tail of a statement larger than one segment (a
 //! group commit's) waits for PostgreSQL to acknowledge the part before it,
-//! and PostgreSQL delays that acknowledgement by up to 40 ms. Measured here
-//! (README, Speed): the same build did 3,227 hits/s with a p99 of 54 ms
-//! without the option, 5,006 with a p99 of 12 ms with it.
+//! and PostgreSQL delays that acknowledgement by up to 40 ms: the release
+//! without this module did half the hits per second over TCP that it did
+//! over the Unix socket, with a p99 of 47 ms (docs/scaling.md).
 //!
 //! sqlx gives no access to the socket it opened, so after each new connection
 //! this sets the option on every TCP socket of the process whose peer is on
