@@ -111,10 +111,13 @@ mod tests {
 
     use super::*;
 
-    /// A cache that fails while `down`, counting the calls that reach it.
+    /// A cache that fails while `down`, and holds its calls while `held`
+    /// until `release`d, counting the calls that reach it.
     #[derive(Default)]
     struct Flaky {
         down: AtomicBool,
+        held: AtomicBool,
+        release: tokio::sync::Notify,
         calls: AtomicUsize,
     }
 
@@ -122,6 +125,9 @@ mod tests {
     impl DecisionCache for Flaky {
         async fn read(&self, keys: &[CacheKey]) -> Result<Vec<CacheEntry>, CacheError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.held.load(Ordering::SeqCst) {
+                self.release.notified().await;
+            }
             if self.down.load(Ordering::SeqCst) {
                 Err(CacheError::Unavailable("down".to_owned()))
             } else {
@@ -132,7 +138,10 @@ mod tests {
             self.read(&[]).await.map(|_| ())
         }
         async fn ping(&self) -> Result<(), CacheError> {
-            Ok(())
+            match self.down.load(Ordering::SeqCst) {
+                true => Err(CacheError::Unavailable("down".to_owned())),
+                false => Ok(()),
+            }
         }
     }
 
@@ -210,5 +219,50 @@ mod tests {
         let before = calls(&flaky);
         assert!(breaker.read(&[]).await.is_err());
         assert_eq!(calls(&flaky), before + 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn while_a_probe_is_out_the_other_calls_are_skipped() {
+        let (flaky, breaker) = breaker();
+        flaky.down.store(true, Ordering::SeqCst);
+        assert!(breaker.read(&[]).await.is_err());
+        tokio::time::advance(FIRST_PAUSE).await;
+
+        // The probe reaches the cache, which does not answer yet.
+        flaky.held.store(true, Ordering::SeqCst);
+        let probe = breaker.read(&[]);
+        tokio::pin!(probe);
+        tokio::select! {
+            biased;
+            _ = &mut probe => panic!("the probe was answered before the cache answered"),
+            _ = tokio::task::yield_now() => {}
+        }
+        assert_eq!(calls(&flaky), 2);
+        flaky.held.store(false, Ordering::SeqCst);
+        // Meanwhile the others are skipped, not sent after it.
+        for _ in 0..10 {
+            assert!(matches!(
+                breaker.read(&[]).await,
+                Err(CacheError::Paused(_))
+            ));
+        }
+        assert_eq!(calls(&flaky), 2);
+        flaky.release.notify_one();
+        assert!(probe.await.is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readiness_asks_the_cache_itself_whatever_the_breaker_says() {
+        let (flaky, breaker) = breaker();
+        flaky.down.store(true, Ordering::SeqCst);
+        assert!(breaker.read(&[]).await.is_err());
+        assert!(breaker.ping().await.is_err(), "down, and the breaker open");
+        // Back up while the breaker is still open: readiness says so at once.
+        flaky.down.store(false, Ordering::SeqCst);
+        assert!(matches!(
+            breaker.read(&[]).await,
+            Err(CacheError::Paused(_))
+        ));
+        assert!(breaker.ping().await.is_ok());
     }
 }

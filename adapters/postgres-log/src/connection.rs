@@ -52,9 +52,10 @@ pub(crate) struct Connection {
 }
 
 /// An idle connection is checked with a round trip before it is handed out
-/// only past this long. sqlx's default checks every time, which doubled the
-/// round trips of a group commit; a connection that broke sooner fails its
-/// statement (503) and is replaced.
+/// only past this long. sqlx's default checks every time, a round trip more
+/// for every statement; a connection that broke sooner fails its statement
+/// (503) and is replaced. (The commit writers keep connections of their own:
+/// see `writer.rs`.)
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
 
 impl Connection {
