@@ -209,6 +209,20 @@ async fn a_json_array_is_not_an_application() {
     .await;
 }
 
+/// A body that is no object is malformed, whatever the strict reading would
+/// also refuse inside it (a repeated key, too many items): never a 422
+/// naming a field of something that is not an application.
+#[tokio::test]
+async fn an_array_is_malformed_even_when_what_it_holds_is_refused() {
+    expect_malformed(
+        br#"[{"job": "skilled", "job": "unskilled"}]"#,
+        "the body is not a JSON object",
+    )
+    .await;
+    let too_many = format!("[{}]", vec!["1"; 1_001].join(","));
+    expect_malformed(too_many.as_bytes(), "the body is not a JSON object").await;
+}
+
 #[tokio::test]
 async fn other_json_values_are_not_applications() {
     expect_malformed(b"\"hello\"", "the body is a JSON string").await;
