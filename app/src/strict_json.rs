@@ -154,10 +154,6 @@ impl<'de> Visitor<'de> for Seed<'_> {
         Ok(Value::String(value.to_owned()))
     }
 
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
@@ -308,6 +304,12 @@ mod tests {
         assert_eq!(
             refusal.message,
             "is not a field: a member name is at most 16 bytes"
+        );
+        // A name of exactly the limit is read, for the domain to name it.
+        let body = r#"{"applications": [{"abcdefghijklmnop": 1}]}"#;
+        assert_eq!(
+            parse(body.as_bytes(), LIMITS).unwrap(),
+            json!({"applications": [{"abcdefghijklmnop": 1}]})
         );
     }
 
