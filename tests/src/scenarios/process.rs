@@ -427,3 +427,36 @@ async fn every_decision_answered_before_a_sigkill_is_in_the_log() {
         "answered 200 but not logged: {missing:?}"
     );
 }
+
+/// A batch's request line says how many applications it held and how many
+/// of them the cache answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_request_line_counts_its_applications_and_its_hits() {
+    let service = Running::start(&[]).await;
+    let client = reqwest::Client::new();
+    let seen = example_with("age_years", json!(33));
+    let answer = client
+        .post(format!("{}/v1/decisions", service.base))
+        .json(&seen)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer = client
+        .post(format!("{}/v1/decisions/batch", service.base))
+        .header("X-Request-Id", "the-batch")
+        .json(&json!({"applications": [seen, example_with("age_years", json!(34)), seen]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    service.terminate();
+    let (_, logs) = service.wait().await;
+    let line: Value = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["request_id"] == "the-batch" && line["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line for the batch in {logs}"));
+    assert_eq!(line["batch_size"], 3);
+    assert_eq!(line["from_cache"], 2);
+}
