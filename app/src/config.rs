@@ -55,7 +55,8 @@ const LOG_TIMEOUT_MS: Setting = Setting {
     default: 5_000,
     unit: "milliseconds",
 };
-/// Connections to PostgreSQL: the writers' and the reads'.
+/// Connections to PostgreSQL, the writers' and the reads', shared out among
+/// the worker threads (each keeps at least its writers and one more).
 const DATABASE_POOL_SIZE: Setting = Setting {
     variable: "CREDIT_DECISIONS_DATABASE_POOL_SIZE",
     range: 2..=1_000,
@@ -76,7 +77,7 @@ const LOG_GROUP_ROWS: Setting = Setting {
     default: 2_000,
     unit: "rows",
 };
-/// Commits in flight at once.
+/// Commits in flight at once on each worker thread.
 const LOG_WRITERS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_WRITERS",
     range: 1..=64,
