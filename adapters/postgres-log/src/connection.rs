@@ -75,15 +75,22 @@ impl Connection {
             .acquire_timeout(acquire_timeout)
             .test_before_acquire_if_idle_for(CHECK_IDLE_AFTER)
             .sqlx_logging(false);
-        let session_timeout = timeout_ms.clone();
-        options.map_sqlx_postgres_opts(move |options| match mode {
+        // One set of connection options, the pool's and the writers' alike.
+        let connection = url
+            .parse::<PgConnectOptions>()
+            .map_err(|error| DbErr::Conn(sea_orm::RuntimeErr::Internal(error.to_string())))?
+            .disable_statement_logging();
+        let writer_options = match mode {
             // The server cancels a statement past the bound, so a request
             // that stopped waiting leaves nothing running behind it.
-            PoolMode::Session => options.options([("statement_timeout", session_timeout.as_str())]),
-            PoolMode::Transaction => options.statement_cache_capacity(0),
-        });
+            PoolMode::Session => connection.options([("statement_timeout", timeout_ms.as_str())]),
+            PoolMode::Transaction => connection.statement_cache_capacity(0),
+        };
+        let pool_connection = writer_options.clone();
+        options.map_sqlx_postgres_opts(move |_| pool_connection.clone());
         #[cfg(target_os = "linux")]
-        if let Some(port) = tcp_port_of(url) {
+        if writer_options.get_socket().is_none() {
+            let port = writer_options.get_port();
             options.map_sqlx_postgres_pool_opts(move |pool| {
                 pool.after_connect(move |_, _| {
                     crate::nodelay::set_on_sockets_towards(port);
@@ -91,16 +98,6 @@ impl Connection {
                 })
             });
         }
-        let writer_options = url
-            .parse::<PgConnectOptions>()
-            .map_err(|error| DbErr::Conn(sea_orm::RuntimeErr::Internal(error.to_string())))?
-            .disable_statement_logging();
-        let writer_options = match mode {
-            PoolMode::Session => {
-                writer_options.options([("statement_timeout", timeout_ms.as_str())])
-            }
-            PoolMode::Transaction => writer_options.statement_cache_capacity(0),
-        };
         Ok(Self {
             db: Database::connect(options.clone()).await?,
             mode,
@@ -167,12 +164,4 @@ impl Connection {
             }
         }
     }
-}
-
-/// The port the log reaches PostgreSQL on over TCP; none for its Unix socket
-/// (or a URL sqlx will refuse at connection).
-#[cfg(target_os = "linux")]
-fn tcp_port_of(url: &str) -> Option<u16> {
-    let options: PgConnectOptions = url.parse().ok()?;
-    options.get_socket().is_none().then(|| options.get_port())
 }
