@@ -77,11 +77,12 @@ const LOG_GROUP_ROWS: Setting = Setting {
     default: 2_000,
     unit: "rows",
 };
-/// Commits in flight at once on each worker thread.
+/// Commits in flight at once on each worker thread. One gathers the largest
+/// groups (the most single decisions a second); a second one helps batches.
 const LOG_WRITERS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_WRITERS",
     range: 1..=64,
-    default: 2,
+    default: 1,
     unit: "writers",
 };
 /// The longest a request's body may take to arrive before it is answered 408.

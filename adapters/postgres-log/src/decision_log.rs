@@ -40,6 +40,9 @@ pub struct PostgresLogSettings {
     pub pool_mode: PoolMode,
     /// How appends are grouped into commits.
     pub group: GroupSettings,
+    /// How often the monitoring tallies' deltas are folded into per-minute
+    /// rows: often enough that a report reads only a second's worth of them.
+    pub fold_every: Duration,
 }
 
 impl PostgresLogSettings {
@@ -54,8 +57,9 @@ impl PostgresLogSettings {
             group: GroupSettings {
                 queue_rows: 10_000,
                 max_group_rows: 2_000,
-                writers: 2,
+                writers: 1,
             },
+            fold_every: Duration::from_secs(1),
         }
     }
 }
@@ -69,8 +73,7 @@ pub struct PostgresDecisionLog {
     commit_timeout: Duration,
     group: Arc<GroupCommit>,
     maintenance: AbortHandle,
-    /// The first tally shard of this process's writers.
-    first_shard: i16,
+    folding: AbortHandle,
     /// The number the next writer made by [`Self::on_this_thread`] takes.
     next_writer: Arc<AtomicUsize>,
 }
@@ -101,25 +104,16 @@ impl PostgresDecisionLog {
             connection.clone(),
             settings.retention_months,
         ));
-        // Each writer of this process updates tally rows of its own shard.
-        // Another process's writers pick other shards unless their process
-        // ids collide modulo 500, which only makes them wait, never miscount.
-        let first_shard = (std::process::id() % 500) as i16 * 64;
+        let folding = tokio::spawn(keep_folding(connection.clone(), settings.fold_every));
         let writers = settings.group.writers.max(1);
-        let commit = committing(
-            &connection,
-            settings.commit_timeout,
-            first_shard,
-            0,
-            writers,
-        );
+        let commit = committing(&connection, settings.commit_timeout, 0, writers);
         let group = GroupCommit::start(settings.group, commit);
         Ok(Self {
             connection,
             commit_timeout: settings.commit_timeout,
             group: Arc::new(group),
             maintenance: maintenance.abort_handle(),
-            first_shard,
+            folding: folding.abort_handle(),
             next_writer: Arc::new(AtomicUsize::new(settings.group.writers)),
         })
     }
@@ -133,13 +127,7 @@ impl PostgresDecisionLog {
         let connection = self.connection.another_pool(max_connections);
         let writers = self.group.writers();
         let first_writer = self.next_writer.fetch_add(writers, Ordering::Relaxed);
-        let commit = committing(
-            &connection,
-            self.commit_timeout,
-            self.first_shard,
-            first_writer,
-            writers,
-        );
+        let commit = committing(&connection, self.commit_timeout, first_writer, writers);
         let group = self.group.another(commit, first_writer);
         Self {
             connection,
@@ -153,11 +141,22 @@ impl PostgresDecisionLog {
         self.group.commits()
     }
 
+    /// Moves the monitoring tallies' deltas into their per-minute rows now
+    /// (a background task does so every second); how many it moved.
+    pub async fn fold_tallies(&self) -> Result<u64, StoreError> {
+        tally::fold(&self.connection).await
+    }
+
     /// Closes the log at shutdown: every queued append is committed (or
-    /// answered) first, then the connection pool is closed.
+    /// answered) first, their tallies folded, then the connection pool is
+    /// closed.
     pub async fn close(&self) {
         self.maintenance.abort();
+        self.folding.abort();
         self.group.drain(self.commit_timeout).await;
+        if let Err(error) = self.fold_tallies().await {
+            tracing::warn!(%error, "monitoring tallies not folded at shutdown; the next start folds them");
+        }
         let _ = self.connection.db.clone().close().await;
     }
 
@@ -174,11 +173,10 @@ impl PostgresDecisionLog {
 }
 
 /// Commits the groups of writers `first_writer..first_writer + writers`,
-/// each on a connection of its own, its tallies in its own shard.
+/// each on a connection of its own.
 fn committing(
     connection: &Connection,
     commit_timeout: Duration,
-    first_shard: i16,
     first_writer: usize,
     writers: usize,
 ) -> Commit {
@@ -189,8 +187,7 @@ fn committing(
     );
     Arc::new(move |writer, entries| {
         let connection = connections[writer - first_writer].clone();
-        let shard = first_shard + (writer % 64) as i16;
-        Box::pin(async move { connection.commit(shard, &entries).await })
+        Box::pin(async move { connection.commit(&entries).await })
     })
 }
 
@@ -238,6 +235,20 @@ async fn keep_partitions(connection: Connection, retention_months: u32) {
         every.tick().await;
         if let Err(error) = maintain_partitions(&connection, retention_months).await {
             tracing::warn!(%error, "decision log partition maintenance failed; retrying in an hour");
+        }
+    }
+}
+
+/// Folds the monitoring tallies' deltas now and every `period`. A failed
+/// fold leaves them where they are (a report still counts them) for the
+/// next one.
+async fn keep_folding(connection: Connection, period: Duration) {
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(error) = tally::fold(&connection).await {
+            tracing::warn!(%error, "monitoring tallies not folded; retrying");
         }
     }
 }

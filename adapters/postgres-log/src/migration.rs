@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateDecisionLog),
             Box::new(PartitionedAppendOnly),
             Box::new(MonitoringTallies),
+            Box::new(TallyDeltas),
         ]
     }
 }
@@ -221,6 +222,55 @@ impl MigrationTrait for MonitoringTallies {
                  DROP INDEX decisions_by_created_at;
                  ALTER TABLE decisions DROP COLUMN cells;",
             )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Monitoring, made cheap to write: each commit inserts its tallies into
+/// `decision_tally_delta` instead of adding them to a `decision_tally` row.
+/// Adding to a row meant updating it: a new version of a 103-cell array on
+/// every commit, and rows updated thousands of times a second (measured with
+/// pgbench, 8-row commits: 29,000 rows/s with the update, 40,000 with the
+/// insert). A background fold moves the deltas into `decision_tally` every
+/// second, in one statement, so a report that reads both tables in one
+/// statement counts every delta exactly once. The deltas' rows die within
+/// seconds, so the table is vacuumed by a dead-row count, not a fraction.
+pub struct TallyDeltas;
+
+impl MigrationName for TallyDeltas {
+    fn name(&self) -> &str {
+        "m20261202_000004_tally_deltas"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for TallyDeltas {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE TABLE decision_tally_delta (
+                    minute        timestamptz NOT NULL,
+                    model_version text NOT NULL,
+                    counts        bigint[] NOT NULL
+                ) WITH (autovacuum_vacuum_scale_factor = 0,
+                        autovacuum_vacuum_threshold = 10000,
+                        autovacuum_vacuum_insert_scale_factor = 0,
+                        autovacuum_vacuum_insert_threshold = 10000);",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(&crate::tally::FOLD.replace("$1", "ALL"))
+            .await?;
+        manager
+            .get_connection()
+            .execute_unprepared("DROP TABLE decision_tally_delta;")
             .await?;
         Ok(())
     }

@@ -97,6 +97,13 @@ pub(crate) async fn maintain_in(
                 [until.into()],
             ))
             .await?;
+        transaction
+            .execute_raw(Statement::from_sql_and_values(
+                transaction.get_database_backend(),
+                "DELETE FROM decision_tally_delta WHERE minute < $1",
+                [until.into()],
+            ))
+            .await?;
     }
     transaction.commit().await?;
     if !dropped.is_empty() {

@@ -1,5 +1,6 @@
-//! Monitoring tallies on PostgreSQL: written with the rows they count, read
-//! per minute, with the rows of a window's partial minutes read one by one.
+//! Monitoring tallies on PostgreSQL: written with the rows they count (as
+//! deltas, folded into per-minute rows every second), read per minute, with
+//! the rows of a window's partial minutes read one by one.
 
 use std::collections::BTreeMap;
 
@@ -76,8 +77,65 @@ fn whole_minutes(window: Window) -> (DateTime<Utc>, DateTime<Utc>) {
     }
 }
 
-const WHOLE_MINUTES: &str = "SELECT minute, model_version, counts FROM decision_tally
-                             WHERE minute >= $1 AND minute < $2";
+/// The folded tallies and the deltas not folded yet, in one statement: one
+/// snapshot, in which a fold has either happened whole or not at all, so
+/// every delta counts exactly once.
+const WHOLE_MINUTES: &str = "
+    SELECT minute, model_version, counts FROM decision_tally
+    WHERE minute >= $1 AND minute < $2
+    UNION ALL
+    SELECT minute, model_version, counts FROM decision_tally_delta
+    WHERE minute >= $1 AND minute < $2";
+
+/// The most deltas one fold moves, so that a fold after a long pause still
+/// finishes well within the statement bound (about 20 µs a delta).
+pub(crate) const FOLD_LIMIT: i64 = 20_000;
+
+/// Moves deltas into `decision_tally`, summed cell by cell per minute and
+/// model version, and says how many it moved. One statement, so one
+/// transaction: a delta is either still a delta or in the sum. Concurrent
+/// folds (several replicas) are safe: a delta deleted by one is skipped by
+/// the other, and the sums' rows are added to under their row locks.
+pub(crate) const FOLD: &str = "
+    WITH moved AS (
+        DELETE FROM decision_tally_delta
+        WHERE ctid IN (SELECT ctid FROM decision_tally_delta LIMIT $1)
+        RETURNING minute, model_version, counts
+    ), cells AS (
+        SELECT minute, model_version, cell, sum(count)::bigint AS count
+        FROM moved, unnest(counts) WITH ORDINALITY AS c (count, cell)
+        GROUP BY minute, model_version, cell
+    ), folded AS (
+        INSERT INTO decision_tally (minute, model_version, shard, counts)
+        SELECT minute, model_version, 0, array_agg(count ORDER BY cell)
+        FROM cells GROUP BY minute, model_version
+        ON CONFLICT (minute, model_version, shard)
+        DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)
+    )
+    SELECT count(*) AS moved FROM moved";
+
+/// Folds deltas until fewer than a fold's worth are left; the number moved.
+pub(crate) async fn fold(connection: &Connection) -> Result<u64, StoreError> {
+    let mut moved = 0;
+    loop {
+        let rows = connection
+            .query(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                FOLD,
+                vec![FOLD_LIMIT.into()],
+            ))
+            .await
+            .map_err(unavailable)?;
+        let this_fold: i64 = match rows.first() {
+            Some(row) => row.try_get("", "moved").map_err(unavailable)?,
+            None => 0,
+        };
+        moved += this_fold as u64;
+        if this_fold < FOLD_LIMIT {
+            return Ok(moved);
+        }
+    }
+}
 
 /// The rows of the window outside its whole minutes: two ranges of
 /// `created_at`, each read through its index (one condition with an OR

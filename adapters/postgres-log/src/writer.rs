@@ -20,9 +20,10 @@ use crate::connection::PoolMode;
 use crate::tally::GroupTallies;
 
 /// One statement for any number of entries: the rows' columns as arrays,
-/// unnested, and their tallies added to `decision_tally` in the same
-/// statement (so in the same transaction). Its plan does not depend on the
-/// row count, so one prepared statement serves every batch size.
+/// unnested, and their tallies inserted as deltas in the same statement (so
+/// in the same transaction: the tallies are exactly as durable as the rows).
+/// Its plan does not depend on the row count, so one prepared statement
+/// serves every batch size.
 const APPEND: &str = "
     WITH logged AS (
         INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
@@ -34,11 +35,9 @@ const APPEND: &str = "
              AS rows (id, at, source, model_version, decision, probability, request, response,
                       cells)
     )
-    INSERT INTO decision_tally (minute, model_version, shard, counts)
-    SELECT minute, model_version, $10, ($12::int8[])[(i - 1) * $13 + 1 : i * $13]
-    FROM unnest($11::timestamptz[], $14::text[]) WITH ORDINALITY AS tallies (minute, model_version, i)
-    ON CONFLICT (minute, model_version, shard)
-    DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)";
+    INSERT INTO decision_tally_delta (minute, model_version, counts)
+    SELECT minute, model_version, ($11::int8[])[(i - 1) * $12 + 1 : i * $12]
+    FROM unnest($10::timestamptz[], $13::text[]) WITH ORDINALITY AS tallies (minute, model_version, i)";
 
 pub(crate) struct WriterConnection {
     options: PgConnectOptions,
@@ -69,11 +68,10 @@ impl WriterConnection {
 
     /// Writes the entries in one statement, in a transaction of their own:
     /// all rows and their tallies, committed when this returns, or nothing.
-    pub(crate) async fn commit(&self, shard: i16, entries: &[LogEntry]) -> Result<(), StoreError> {
+    pub(crate) async fn commit(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         let mut held = self.held.lock().await;
         let outcome =
-            match tokio::time::timeout(self.bound, self.commit_on(&mut held, shard, entries)).await
-            {
+            match tokio::time::timeout(self.bound, self.commit_on(&mut held, entries)).await {
                 Ok(outcome) => outcome.map_err(|error| error.to_string()),
                 Err(_) => Err(format!(
                     "PostgreSQL did not answer within {} ms",
@@ -90,7 +88,6 @@ impl WriterConnection {
     async fn commit_on(
         &self,
         held: &mut Option<PgConnection>,
-        shard: i16,
         entries: &[LogEntry],
     ) -> Result<(), sqlx::Error> {
         let connection = match held {
@@ -98,13 +95,13 @@ impl WriterConnection {
             None => held.insert(self.open().await?),
         };
         match self.mode {
-            PoolMode::Session => append(connection, shard, entries).await,
+            PoolMode::Session => append(connection, entries).await,
             PoolMode::Transaction => {
                 let mut transaction = connection.begin().await?;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(self.clean_start.clone()))
                     .execute(&mut *transaction)
                     .await?;
-                append(&mut transaction, shard, entries).await?;
+                append(&mut transaction, entries).await?;
                 transaction.commit().await
             }
         }
@@ -120,11 +117,7 @@ impl WriterConnection {
     }
 }
 
-async fn append(
-    connection: &mut PgConnection,
-    shard: i16,
-    entries: &[LogEntry],
-) -> Result<(), sqlx::Error> {
+async fn append(connection: &mut PgConnection, entries: &[LogEntry]) -> Result<(), sqlx::Error> {
     let records = || entries.iter().map(|entry| &entry.record);
     let responses: Vec<String> = records()
         .map(|record| serde_json::to_string(&record.response).expect("a decision serializes"))
@@ -161,7 +154,6 @@ async fn append(
         .bind(records().map(|r| r.request.as_str()).collect::<Vec<_>>())
         .bind(responses)
         .bind(cells)
-        .bind(shard)
         .bind(tallies.minutes)
         .bind(tallies.counts)
         .bind(tallies.width)

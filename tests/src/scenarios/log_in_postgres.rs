@@ -558,3 +558,103 @@ async fn a_writer_keeps_one_connection_and_replaces_it_when_it_breaks() {
     assert_ne!(after, first, "a new connection replaced the broken one");
     let _ = admin.close().await;
 }
+
+/// The monitoring tallies of these entries, as a scan of them counts.
+fn scanned_tallies(logged: &[domain::LogEntry]) -> Vec<domain::HourlyTally> {
+    domain::HourlyTally::gather(logged.iter().map(|entry| {
+        let mut tally = domain::Tally::default();
+        tally.add(&entry.cells);
+        (
+            entry.record.created_at,
+            entry.record.response.verdict.model_version.clone(),
+            tally,
+        )
+    }))
+}
+
+async fn deltas_left(url: &str) -> i64 {
+    let rows = crate::harness::real_backends::TestDatabase::query_json_at(
+        url,
+        "SELECT count(*) AS n FROM decision_tally_delta",
+    )
+    .await;
+    rows[0]["n"].as_i64().unwrap()
+}
+
+/// Each commit leaves its tallies as a delta; folding moves them into the
+/// per-minute rows. A report counts every decision exactly once before,
+/// during and after folds, even with two folds racing each other and
+/// appends arriving meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tallies_count_each_decision_once_before_during_and_after_folding() {
+    let real = RealBackends::create().await;
+    let url = real.database().url.clone();
+    // No fold but those the test makes (the first runs at connection).
+    let log = Arc::new(
+        real.store_with(PostgresLogSettings {
+            fold_every: Duration::from_secs(3600),
+            ..PostgresLogSettings::new(&url)
+        })
+        .await,
+    );
+    let now = domain::decision::now_for_log();
+    // Whole minutes around now, so the report reads the tallies, not rows.
+    let minute = domain::monitoring::minute_of(now);
+    let window = domain::Window {
+        since: minute - chrono::TimeDelta::minutes(60),
+        until: minute + chrono::TimeDelta::minutes(10),
+    };
+    let mut logged = Vec::new();
+    for batch in 0..20 {
+        let appended = entries(&vec![record(Source::Model); 1 + batch % 3]);
+        // Distinct ids: the copies above share one.
+        let appended: Vec<_> = appended
+            .into_iter()
+            .map(|mut entry| {
+                let id = domain::DecisionId::mint();
+                entry.record.decision_id = id;
+                entry.record.response.decision_id = id;
+                entry
+            })
+            .collect();
+        log.append(&appended).await.unwrap();
+        logged.extend(appended);
+    }
+    let first_count = logged.len() as u64;
+    assert!(deltas_left(&url).await > 0, "commits leave deltas");
+    assert_eq!(log.tally(window).await.unwrap(), scanned_tallies(&logged));
+
+    // Two folds race each other while appends go on.
+    let other = Arc::new(log.on_this_thread(2));
+    let more: Vec<_> = (0..30)
+        .map(|_| entries(&[record(Source::Cache)]).remove(0))
+        .collect();
+    let appending = {
+        let (log, more) = (log.clone(), more.clone());
+        tokio::spawn(async move {
+            for entry in more {
+                log.append(&[entry]).await.unwrap();
+            }
+        })
+    };
+    let (first, second) = tokio::join!(log.fold_tallies(), other.fold_tallies());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(first + second > 0, "the folds moved the deltas");
+    let during = log.tally(window).await.unwrap();
+    appending.await.unwrap();
+    logged.extend(more);
+    // Read during the appends: the first decisions and some of the others,
+    // none twice.
+    let counted: u64 = during
+        .iter()
+        .map(|part| part.tally.count(0) + part.tally.count(1))
+        .sum();
+    assert!(
+        (first_count..=first_count + 30).contains(&counted),
+        "{counted} decisions counted"
+    );
+
+    log.fold_tallies().await.unwrap();
+    assert_eq!(deltas_left(&url).await, 0, "a fold leaves no delta behind");
+    assert_eq!(log.tally(window).await.unwrap(), scanned_tallies(&logged));
+}
