@@ -7,6 +7,12 @@ use std::process::ExitCode;
 
 use app::{Config, Server, telemetry};
 
+// glibc's malloc and free were a tenth of the service's time under load;
+// mimalloc serves more requests with the same cores (README, "Speed").
+// Without transparent huge pages: with them, RSS under load went past 64 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let config = match Config::from_env() {
