@@ -238,6 +238,21 @@ impl MigrationTrait for MonitoringTallies {
 /// seconds, so the table is vacuumed by a dead-row count, not a fraction.
 pub struct TallyDeltas;
 
+/// Going back, the deltas not yet folded are added to the per-minute rows.
+const FOLD_ALL_DELTAS: &str = "
+    WITH moved AS (
+        DELETE FROM decision_tally_delta RETURNING minute, model_version, counts
+    ), cells AS (
+        SELECT minute, model_version, cell, sum(count)::bigint AS count
+        FROM moved, unnest(counts) WITH ORDINALITY AS c (count, cell)
+        GROUP BY minute, model_version, cell
+    )
+    INSERT INTO decision_tally (minute, model_version, shard, counts)
+    SELECT minute, model_version, 0, array_agg(count ORDER BY cell)
+    FROM cells GROUP BY minute, model_version
+    ON CONFLICT (minute, model_version, shard)
+    DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)";
+
 impl MigrationName for TallyDeltas {
     fn name(&self) -> &str {
         "m20261202_000004_tally_deltas"
@@ -266,7 +281,7 @@ impl MigrationTrait for TallyDeltas {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .get_connection()
-            .execute_unprepared(&crate::tally::FOLD.replace("$1", "ALL"))
+            .execute_unprepared(FOLD_ALL_DELTAS)
             .await?;
         manager
             .get_connection()

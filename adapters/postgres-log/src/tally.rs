@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::monitoring::minute_of;
 use domain::{Cells, HourlyTally, LogEntry, Outcome, Source, StoreError, Tally, Window};
-use sea_orm::{DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 use crate::connection::Connection;
 
@@ -36,6 +36,11 @@ impl GroupTallies {
                 .or_default()
                 .add(&entry.cells);
         }
+        Self::of_tallies(tallies)
+    }
+
+    /// Tallies keyed by minute and model version, in that order.
+    fn of_tallies<V: AsRef<str>>(tallies: BTreeMap<(DateTime<Utc>, V), Tally>) -> Self {
         let width = tallies
             .values()
             .map(|t| t.counts().len())
@@ -49,7 +54,7 @@ impl GroupTallies {
         };
         for ((minute, model_version), tally) in tallies {
             group.minutes.push(minute);
-            group.model_versions.push(model_version.to_owned());
+            group.model_versions.push(model_version.as_ref().to_owned());
             let counts = tally.counts();
             group.counts.extend(counts.iter().map(|&c| c as i64));
             group
@@ -88,53 +93,78 @@ const WHOLE_MINUTES: &str = "
     WHERE minute >= $1 AND minute < $2";
 
 /// The most deltas one fold moves, so that a fold after a long pause still
-/// finishes well within the statement bound (about 20 µs a delta).
+/// ends well within the statement bound.
 pub(crate) const FOLD_LIMIT: i64 = 20_000;
 
-/// Moves deltas into `decision_tally`, summed cell by cell per minute and
-/// model version, and says how many it moved. One statement, so one
-/// transaction: a delta is either still a delta or in the sum. Concurrent
-/// folds (several replicas) are safe: a delta deleted by one is skipped by
-/// the other, and the sums' rows are added to under their row locks.
-pub(crate) const FOLD: &str = "
-    WITH moved AS (
-        DELETE FROM decision_tally_delta
-        WHERE ctid IN (SELECT ctid FROM decision_tally_delta LIMIT $1)
-        RETURNING minute, model_version, counts
-    ), cells AS (
-        SELECT minute, model_version, cell, sum(count)::bigint AS count
-        FROM moved, unnest(counts) WITH ORDINALITY AS c (count, cell)
-        GROUP BY minute, model_version, cell
-    ), folded AS (
-        INSERT INTO decision_tally (minute, model_version, shard, counts)
-        SELECT minute, model_version, 0, array_agg(count ORDER BY cell)
-        FROM cells GROUP BY minute, model_version
-        ON CONFLICT (minute, model_version, shard)
-        DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)
-    )
-    SELECT count(*) AS moved FROM moved";
+/// Takes deltas out of the table, for a fold.
+const TAKE_DELTAS: &str = "
+    DELETE FROM decision_tally_delta
+    WHERE ctid IN (SELECT ctid FROM decision_tally_delta LIMIT $1)
+    RETURNING minute, model_version, counts";
 
-/// Folds deltas until fewer than a fold's worth are left; the number moved.
+/// Adds sums to the per-minute rows: the keys as two arrays, the counts as
+/// one flat array of `$4` cells per key (as the append writes its deltas).
+const ADD_SUMS: &str = "
+    INSERT INTO decision_tally (minute, model_version, shard, counts)
+    SELECT minute, model_version, 0, ($3::int8[])[(i - 1) * $4 + 1 : i * $4]
+    FROM unnest($1::timestamptz[], $2::text[]) WITH ORDINALITY AS sums (minute, model_version, i)
+    ON CONFLICT (minute, model_version, shard)
+    DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)";
+
+/// Moves deltas into `decision_tally`, summed per minute and model version,
+/// until fewer than a fold's worth are left; how many it moved. Each fold
+/// takes its deltas and adds their sums in one transaction, so a delta is
+/// either still a delta or in the sum. The sums are made here, not in SQL:
+/// unnesting every delta's cells cost PostgreSQL about 25 µs a delta, about
+/// as much as the insert it replaced. Concurrent folds (several replicas)
+/// are safe: a delta taken by one is skipped by the other, and the sums'
+/// rows are added to under their row locks.
 pub(crate) async fn fold(connection: &Connection) -> Result<u64, StoreError> {
     let mut moved = 0;
     loop {
-        let rows = connection
-            .query(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                FOLD,
-                vec![FOLD_LIMIT.into()],
-            ))
-            .await
-            .map_err(unavailable)?;
-        let this_fold: i64 = match rows.first() {
-            Some(row) => row.try_get("", "moved").map_err(unavailable)?,
-            None => 0,
-        };
-        moved += this_fold as u64;
-        if this_fold < FOLD_LIMIT {
+        let this_fold = fold_some(connection).await.map_err(unavailable)?;
+        moved += this_fold;
+        if this_fold < FOLD_LIMIT as u64 {
             return Ok(moved);
         }
     }
+}
+
+async fn fold_some(connection: &Connection) -> Result<u64, DbErr> {
+    let statement = |sql: &str, values: Vec<Value>| {
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    };
+    let transaction = connection.begin().await?;
+    let deltas = transaction
+        .query_all_raw(statement(TAKE_DELTAS, vec![FOLD_LIMIT.into()]))
+        .await?;
+    let mut sums: BTreeMap<(DateTime<Utc>, String), Tally> = BTreeMap::new();
+    for delta in &deltas {
+        let counts: Vec<i64> = delta.try_get("", "counts")?;
+        let counts = Tally::from_counts(counts.into_iter().map(|c| c.max(0) as u64).collect());
+        sums.entry((
+            delta.try_get("", "minute")?,
+            delta.try_get("", "model_version")?,
+        ))
+        .or_default()
+        .merge(&counts);
+    }
+    if !sums.is_empty() {
+        let sums = GroupTallies::of_tallies(sums);
+        transaction
+            .execute_raw(statement(
+                ADD_SUMS,
+                vec![
+                    sums.minutes.into(),
+                    sums.model_versions.into(),
+                    sums.counts.into(),
+                    sums.width.into(),
+                ],
+            ))
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(deltas.len() as u64)
 }
 
 /// The rows of the window outside its whole minutes: two ranges of

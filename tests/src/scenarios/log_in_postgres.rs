@@ -607,13 +607,17 @@ async fn tallies_count_each_decision_once_before_during_and_after_folding() {
     let mut logged = Vec::new();
     for batch in 0..20 {
         let appended = entries(&vec![record(Source::Model); 1 + batch % 3]);
-        // Distinct ids: the copies above share one.
+        // Distinct ids (the copies above share one), over four minutes and
+        // two model versions: eight sums a fold keeps apart.
         let appended: Vec<_> = appended
             .into_iter()
             .map(|mut entry| {
                 let id = domain::DecisionId::mint();
                 entry.record.decision_id = id;
                 entry.record.response.decision_id = id;
+                entry.record.created_at = now + chrono::TimeDelta::minutes((batch % 4) as i64);
+                entry.record.response.verdict.model_version =
+                    ["contract-test", "older-model"][(batch / 4) % 2].to_owned();
                 entry
             })
             .collect();
