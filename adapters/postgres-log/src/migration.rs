@@ -233,7 +233,7 @@ impl MigrationTrait for MonitoringTallies {
 /// every commit, and rows updated thousands of times a second (measured with
 /// pgbench, 8-row commits: 29,000 rows/s with the update, 40,000 with the
 /// insert). A background fold moves the deltas into `decision_tally` every
-/// second, in one statement, so a report that reads both tables in one
+/// second, in one transaction, so a report that reads both tables in one
 /// statement counts every delta exactly once. The deltas' rows die within
 /// seconds, so the table is vacuumed by a dead-row count, not a fraction.
 pub struct TallyDeltas;

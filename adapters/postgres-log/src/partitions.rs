@@ -88,22 +88,17 @@ pub(crate) async fn maintain_in(
             dropped_until = dropped_until.max(Some(ends));
         }
     }
-    // The monitoring tallies of the months dropped go with them.
+    // The monitoring tallies of the months dropped go with them, folded or not.
     if let Some(until) = dropped_until {
-        transaction
-            .execute_raw(Statement::from_sql_and_values(
-                transaction.get_database_backend(),
-                "DELETE FROM decision_tally WHERE minute < $1",
-                [until.into()],
-            ))
-            .await?;
-        transaction
-            .execute_raw(Statement::from_sql_and_values(
-                transaction.get_database_backend(),
-                "DELETE FROM decision_tally_delta WHERE minute < $1",
-                [until.into()],
-            ))
-            .await?;
+        for tallies in ["decision_tally", "decision_tally_delta"] {
+            transaction
+                .execute_raw(Statement::from_sql_and_values(
+                    transaction.get_database_backend(),
+                    format!("DELETE FROM {tallies} WHERE minute < $1"),
+                    [until.into()],
+                ))
+                .await?;
+        }
     }
     transaction.commit().await?;
     if !dropped.is_empty() {

@@ -94,7 +94,7 @@ const WHOLE_MINUTES: &str = "
 
 /// The most deltas one fold moves, so that a fold after a long pause still
 /// ends well within the statement bound.
-pub(crate) const FOLD_LIMIT: i64 = 20_000;
+const FOLD_LIMIT: i64 = 20_000;
 
 /// Takes deltas out of the table, for a fold.
 const TAKE_DELTAS: &str = "
