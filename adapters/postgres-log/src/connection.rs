@@ -17,11 +17,11 @@
 use std::time::Duration;
 
 use futures::FutureExt;
-use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::{self, ConnectOptions as _};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    QueryResult, Statement, TransactionTrait,
+    QueryResult, RuntimeErr, Statement, TransactionTrait,
 };
 
 use crate::writer::WriterConnection;
@@ -151,17 +151,59 @@ impl Connection {
         Ok(transaction)
     }
 
-    /// Runs one statement, as a transaction of its own: committed when it
-    /// returns.
+    /// Runs one statement that only reads, as a transaction of its own, on
+    /// a connection that is not broken (see [`Self::on_a_live_connection`]).
     pub(crate) async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match self.mode {
-            PoolMode::Session => self.db.query_all_raw(statement).await,
-            PoolMode::Transaction => {
-                let transaction = self.begin().await?;
-                let rows = transaction.query_all_raw(statement).await?;
-                transaction.commit().await?;
-                Ok(rows)
+        self.on_a_live_connection(|| async {
+            match self.mode {
+                PoolMode::Session => self.db.query_all_raw(statement.clone()).await,
+                PoolMode::Transaction => {
+                    let transaction = self.begin().await?;
+                    let rows = transaction.query_all_raw(statement.clone()).await?;
+                    transaction.commit().await?;
+                    Ok(rows)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Whether a connection of the pool reaches the server and answers.
+    pub(crate) async fn ping(&self) -> Result<(), DbErr> {
+        self.on_a_live_connection(|| self.db.ping()).await
+    }
+
+    /// Runs `attempt`, which only reads, again while it fails on a broken
+    /// connection: at most once for each connection idle in the pool, and
+    /// once more on a new one.
+    ///
+    /// An outage breaks every idle connection, and the pool finds a broken
+    /// one out only by using it (it then drops it). Without the retries each
+    /// of them would fail a read, or a readiness check, after the server is
+    /// back. A broken connection fails at once; a server that is still away
+    /// costs one connection attempt, as without the retries.
+    async fn on_a_live_connection<T, F, Fut>(&self, attempt: F) -> Result<T, DbErr>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        let mut retries = self.db.get_postgres_connection_pool().num_idle();
+        loop {
+            match attempt().await {
+                Err(error) if retries > 0 && is_broken_connection(&error) => retries -= 1,
+                outcome => return outcome,
             }
         }
+    }
+}
+
+/// Whether `error` says the connection it ran on is gone (closed or reset),
+/// rather than anything about the statement.
+fn is_broken_connection(error: &DbErr) -> bool {
+    match error {
+        DbErr::Conn(RuntimeErr::SqlxError(error))
+        | DbErr::Exec(RuntimeErr::SqlxError(error))
+        | DbErr::Query(RuntimeErr::SqlxError(error)) => matches!(**error, sqlx::Error::Io(_)),
+        _ => false,
     }
 }

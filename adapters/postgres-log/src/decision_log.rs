@@ -362,6 +362,6 @@ impl DecisionStore for PostgresDecisionLog {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.connection.db.ping().await.map_err(unavailable)
+        self.connection.ping().await.map_err(unavailable)
     }
 }

@@ -6,7 +6,8 @@
 //!   no request waits much longer than the cache's time bound. Back: caching
 //!   resumes without a restart.
 //! - Log away: 503 with `Retry-After`, no decision leaves the service. Back:
-//!   decisions are served again without a restart.
+//!   decisions are served, and the log read, again without a restart, and
+//!   without one failure for each connection the outage broke.
 
 use std::time::{Duration, Instant};
 
@@ -143,6 +144,12 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
         app.post_decision(&example_application()).await.status(),
         200
     );
+    // Reads at once leave the pool holding several idle connections, which
+    // the cut breaks: none of them may keep a log that is back looking down.
+    let reads = (0..4).map(|_| app.get("/v1/decisions?limit=1"));
+    for read in futures::future::join_all(reads).await {
+        assert_eq!(read.status(), 200);
+    }
 
     proxy.cut();
     let response = app
@@ -161,7 +168,10 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
             == 200
     })
     .await;
-    assert_eq!(app.get("/health/ready").await.status(), 200);
+    let ready = app.get("/health/ready").await;
+    let status = ready.status();
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
 
     // Only the decisions that were answered are in the log.
     let answered = app
@@ -179,6 +189,42 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
         "a decision answered 503 must not be in the log: {ages:?}"
     );
     assert_eq!(ages.last(), Some(&31));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_the_log_is_read_at_once_though_its_idle_connections_broke() {
+    let real = RealBackends::create().await;
+    let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
+    let store = real.store_at(&proxy.url_for(&real.database().url)).await;
+    let cache = real.cache(Duration::from_secs(3600)).await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let decision: Value = app
+        .post_decision(&example_application())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reads = (0..4).map(|_| app.get("/v1/decisions?limit=1"));
+    for read in futures::future::join_all(reads).await {
+        assert_eq!(read.status(), 200);
+    }
+
+    // An outage too short for anything to use the pool: every idle
+    // connection is broken when the server is back.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    proxy.restore();
+
+    let path = format!(
+        "/v1/decisions/{}",
+        decision["decision_id"].as_str().unwrap()
+    );
+    let read = app.get(&path).await;
+    assert_eq!(read.status(), 200, "{}", read.text().await.unwrap());
+    let page = app.get("/v1/decisions?limit=1").await;
+    assert_eq!(page.status(), 200, "{}", page.text().await.unwrap());
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
