@@ -297,7 +297,6 @@ fn resident_kib(pid: u32) -> u64 {
 async fn floods_of_bad_batches_leave_the_process_as_large_as_before() {
     let service = Running::start(&[]).await;
     let client = reqwest::Client::new();
-    // Warm up: the paths a flood takes, once.
     let url = format!("{}/v1/decisions/batch", service.base);
     // 1,000 applications of 32 unknown members (the most an object may
     // have) with the longest names allowed and long values: near 8 MiB.
@@ -334,14 +333,15 @@ async fn floods_of_bad_batches_leave_the_process_as_large_as_before() {
         "resident memory: {at_start} KiB at start, {} KiB after 24 floods of 8 MiB, {} KiB after 48",
         after[0], after[1]
     );
-    // What the allocator keeps for the next large request stays kept, but
-    // it does not grow with more floods.
+    // It does not grow with more floods, and what the floods took is given
+    // back but for a few MiB (the allocator's own structures): kept, it would
+    // be 40 to 70 MiB more (app/src/main.rs).
     assert!(
         after[1] < after[0] + 8 * 1024,
         "the process kept growing: {after:?} KiB"
     );
     assert!(
-        after[1] < at_start + 64 * 1024,
+        after[1] < at_start + 16 * 1024,
         "the process grew from {at_start} KiB to {} KiB",
         after[1]
     );
