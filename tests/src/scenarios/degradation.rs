@@ -26,6 +26,18 @@ const CACHE_BOUND: Duration = Duration::from_millis(50);
 /// the log, HTTP on a loaded test machine. Far below any hang.
 const SLACK: Duration = Duration::from_millis(1500);
 
+/// The app on real backends, its log reached through a proxy the test owns.
+async fn on_a_log_behind_a_proxy() -> (TcpProxy, TestApp) {
+    let real = RealBackends::create().await;
+    let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
+    let store = real.store_at(&proxy.url_for(&real.database().url)).await;
+    let cache = real.cache(Duration::from_secs(3600)).await;
+    (
+        proxy,
+        TestApp::spawn(TestBackends::on_real(real, cache, store)).await,
+    )
+}
+
 async fn cache_status_of(app: &TestApp, application: &Value) -> (u16, Option<String>, Duration) {
     let started = Instant::now();
     let response = app.post_decision(application).await;
@@ -135,11 +147,7 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_log_no_decision_is_returned_and_it_recovers() {
-    let real = RealBackends::create().await;
-    let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
-    let store = real.store_at(&proxy.url_for(&real.database().url)).await;
-    let cache = real.cache(Duration::from_secs(3600)).await;
-    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let (proxy, app) = on_a_log_behind_a_proxy().await;
     assert_eq!(
         app.post_decision(&example_application()).await.status(),
         200
@@ -193,11 +201,7 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_outage_the_log_is_read_at_once_though_its_idle_connections_broke() {
-    let real = RealBackends::create().await;
-    let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
-    let store = real.store_at(&proxy.url_for(&real.database().url)).await;
-    let cache = real.cache(Duration::from_secs(3600)).await;
-    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let (proxy, app) = on_a_log_behind_a_proxy().await;
     let decision: Value = app
         .post_decision(&example_application())
         .await
@@ -215,11 +219,9 @@ async fn after_an_outage_the_log_is_read_at_once_though_its_idle_connections_bro
     tokio::time::sleep(Duration::from_millis(100)).await;
     proxy.restore();
 
-    let path = format!(
-        "/v1/decisions/{}",
-        decision["decision_id"].as_str().unwrap()
-    );
-    let read = app.get(&path).await;
+    let read = app
+        .get_decision(decision["decision_id"].as_str().unwrap())
+        .await;
     assert_eq!(read.status(), 200, "{}", read.text().await.unwrap());
     let page = app.get("/v1/decisions?limit=1").await;
     assert_eq!(page.status(), 200, "{}", page.text().await.unwrap());
