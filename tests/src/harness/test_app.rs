@@ -193,6 +193,15 @@ impl TestApp {
         self.post_json("/v1/decisions", application).await
     }
 
+    /// The body of the answer to posting `application`, whatever its status.
+    pub async fn post_decision_json(&self, application: &Value) -> Value {
+        self.post_decision(application)
+            .await
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     pub async fn post_batch(&self, applications: &[Value]) -> Response {
         self.post_json(
             "/v1/decisions/batch",
