@@ -19,7 +19,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// By default mimalloc keeps freed memory for a second, and returns it only
 /// when the thread that freed it allocates again: after a flood of large
-/// requests an idle worker held on to 40 to 70 MiB more. Returned at once,
+/// requests an idle worker held on to 25 to 75 MiB more. Returned at once,
 /// it cost no throughput measured (README, "Speed").
 #[allow(unsafe_code)]
 fn return_freed_memory_at_once() {

@@ -202,7 +202,7 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_outage_the_log_is_read_at_once_though_its_idle_connections_broke() {
     let (proxy, app) = on_a_log_behind_a_proxy().await;
-    let decision: Value = app.post_decision_json(&example_application()).await;
+    let decision = app.post_decision_json(&example_application()).await;
     let reads = (0..4).map(|_| app.get("/v1/decisions?limit=1"));
     for read in futures::future::join_all(reads).await {
         assert_eq!(read.status(), 200);

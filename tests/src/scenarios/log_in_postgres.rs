@@ -24,7 +24,7 @@ use crate::scenarios::port_contracts::{entries, record};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_refuses_to_change_or_remove_a_logged_decision() {
     let app = TestApp::on_real().await;
-    let decision: Value = app.post_decision_json(&example_application()).await;
+    let decision = app.post_decision_json(&example_application()).await;
     let database = app.real().database();
     let db = Database::connect(&database.url).await.unwrap();
     for statement in [
@@ -118,7 +118,7 @@ async fn months_past_retention_are_dropped_and_nothing_younger() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_reads_back_as_logged_even_when_todays_rules_refuse_it() {
     let app = TestApp::on_real().await;
-    let decision: Value = app.post_decision_json(&example_application()).await;
+    let decision = app.post_decision_json(&example_application()).await;
     // A row logged under other rules: an age and a field today's
     // validation refuses. Inserting is what the log allows.
     let tampered_id = "01a20cbf-a936-7298-8e60-e112755cf3ae";
@@ -241,7 +241,7 @@ async fn a_database_of_the_first_release_is_migrated_in_place_with_its_rows() {
     // New decisions are logged after them, and the log is now append-only.
     let cache = real.cache(Duration::from_secs(60)).await;
     let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
-    let decision: Value = app.post_decision_json(&example_application()).await;
+    let decision = app.post_decision_json(&example_application()).await;
     let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
     assert_eq!(page["items"][0]["decision_id"], decision["decision_id"]);
     assert_eq!(page["items"].as_array().unwrap().len(), 3);

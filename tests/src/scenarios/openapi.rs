@@ -134,7 +134,7 @@ async fn every_example_passes_the_service_validation() {
 async fn answers_have_the_documented_shapes() {
     let app = TestApp::on_memory().await;
     let document = document(&app).await;
-    let decision: Value = app.post_decision_json(&example_application()).await;
+    let decision = app.post_decision_json(&example_application()).await;
     assert_eq!(keys(&decision), properties(&document, "Decision"));
     let id = decision["decision_id"].as_str().unwrap();
     let record: Value = app.get_decision(id).await.json().await.unwrap();

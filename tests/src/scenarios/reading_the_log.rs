@@ -22,7 +22,7 @@ async fn decide_distinct(app: &TestApp, count: i64) -> Vec<Value> {
 }
 
 pub async fn a_decision_reads_back_by_id(app: &TestApp) {
-    let body: Value = app.post_decision_json(&example_application()).await;
+    let body = app.post_decision_json(&example_application()).await;
     let id = body["decision_id"].as_str().unwrap();
     let response = app.get_decision(id).await;
     assert_eq!(response.status(), 200);
