@@ -166,6 +166,14 @@ impl Card {
         if rules.at_most == 0 {
             return Err("its `reasons.at_most` is 0".to_owned());
         }
+        // A reason is a feature that raised the log-odds; one that left them
+        // as they were (a rise of 0) never is.
+        if !(rules.min_logit >= 0.0) {
+            return Err(format!(
+                "its `reasons.min_logit` is {}, not 0 or more",
+                rules.min_logit
+            ));
+        }
         for feature in &self.features {
             match &feature.reason {
                 Some(reason)
@@ -398,6 +406,18 @@ mod tests {
                 .unwrap_err()
                 .starts_with("the score's baseline: the training shares add up to 1.4")
         );
+    }
+
+    #[test]
+    fn a_negative_min_logit_is_refused() {
+        // Below 0, a feature that changed nothing would be a reason.
+        let text = edited(|card| card["reasons"]["min_logit"] = json!(-0.5));
+        assert_eq!(
+            Card::parse(&text).unwrap_err(),
+            "its `reasons.min_logit` is -0.5, not 0 or more"
+        );
+        let text = edited(|card| card["reasons"]["min_logit"] = json!(0));
+        assert!(Card::parse(&text).is_ok());
     }
 
     #[test]

@@ -109,6 +109,24 @@ fn tract_gives_every_golden_decline_the_training_sides_reasons() {
     assert!(declines > 300, "{declines} declines among the golden rows");
 }
 
+#[test]
+fn explained_in_one_run_every_golden_decline_keeps_its_own_reasons() {
+    // Declines differ in how many of their features are already at the most
+    // favourable value, so each has its own number of variants in the run.
+    let scorer = built_in_scorer();
+    let declines: Vec<&Golden> = golden_rows()
+        .iter()
+        .filter(|row| !row.reasons.is_empty())
+        .collect();
+    let applications: Vec<Application> = declines.iter().map(|row| application(row)).collect();
+    let explained = scorer.explain(&applications).unwrap();
+    assert_eq!(explained.len(), declines.len());
+    for (i, (row, reasons)) in declines.iter().zip(explained).enumerate() {
+        let codes: Vec<String> = reasons.into_iter().map(|reason| reason.code).collect();
+        assert_eq!(codes, row.reasons, "decline {i}");
+    }
+}
+
 #[tokio::test]
 async fn age_is_never_a_reason_from_62_on() {
     let app = TestApp::spawn(TestBackends::memory().with_cache(None)).await;
