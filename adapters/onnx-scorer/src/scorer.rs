@@ -212,52 +212,50 @@ impl OnnxScorer {
     ) -> Result<Vec<Vec<Reason>>, ScoringError> {
         let references = &self.reasons.references;
         let mut variants = Vec::with_capacity(rows.len() * (FEATURE_COUNT + 1));
-        // For each row: where its own vector is in the run, and the features
-        // that have a variant, in order after it.
-        let mut varied: Vec<(usize, Vec<usize>)> = Vec::with_capacity(rows.len());
         for row in rows {
-            let start = variants.len();
             variants.push(*row);
-            let mut features = Vec::with_capacity(FEATURE_COUNT);
-            for (feature, reference) in references.iter().enumerate() {
-                if row[feature] != *reference {
-                    let mut variant = *row;
-                    variant[feature] = *reference;
-                    variants.push(variant);
-                    features.push(feature);
-                }
+            for feature in self.varied_features(row) {
+                let mut variant = *row;
+                variant[feature] = references[feature];
+                variants.push(variant);
             }
-            varied.push((start, features));
         }
         let logits = self.run(&variants)?.logits;
+        // Each row's own log-odds, then its variants', in the order above.
+        let mut at = 0;
         Ok(rows
             .iter()
-            .zip(varied)
-            .map(|(row, (start, features))| {
-                let own = logits[start];
-                let raised = features
-                    .iter()
-                    .zip(&logits[start + 1..])
-                    .map(|(&feature, &logit)| (feature, own - logit));
+            .map(|row| {
+                let own = logits[at];
+                let raised: Vec<(usize, f32)> = self
+                    .varied_features(row)
+                    .zip(&logits[at + 1..])
+                    .map(|(feature, &logit)| (feature, own - logit))
+                    .collect();
+                at += 1 + raised.len();
                 self.reasons_of(row, raised)
             })
             .collect())
     }
 
+    /// The features of a row that are not at their most favourable value,
+    /// in feature order: those that get a variant in the reasons' run.
+    fn varied_features<'a>(
+        &'a self,
+        row: &'a [f32; FEATURE_COUNT],
+    ) -> impl Iterator<Item = usize> + 'a {
+        let references = &self.reasons.references;
+        (0..FEATURE_COUNT).filter(move |&feature| row[feature] != references[feature])
+    }
+
     /// The reasons of one row from how much each varied feature raised its
     /// log-odds.
-    fn reasons_of(
-        &self,
-        row: &[f32; FEATURE_COUNT],
-        raised: impl Iterator<Item = (usize, f32)>,
-    ) -> Vec<Reason> {
+    fn reasons_of(&self, row: &[f32; FEATURE_COUNT], mut raised: Vec<(usize, f32)>) -> Vec<Reason> {
         let reasons = &self.reasons;
         let elderly = row[reasons.age] >= f32::from(reasons.rules.age_never_a_reason_from);
-        let mut raised: Vec<(usize, f32)> = raised
-            .filter(|&(feature, by)| {
-                by > reasons.rules.min_logit && !(elderly && feature == reasons.age)
-            })
-            .collect();
+        raised.retain(|&(feature, by)| {
+            by > reasons.rules.min_logit && !(elderly && feature == reasons.age)
+        });
         raised.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         raised
             .into_iter()
