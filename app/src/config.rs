@@ -40,6 +40,14 @@ const CACHE_TIMEOUT_MS: Setting = Setting {
     default: 50,
     unit: "milliseconds",
 };
+/// Verdicts each worker thread keeps in memory in front of Redis (the near
+/// cache, coherent through Redis's client tracking); 0 turns it off.
+const CACHE_NEAR_ENTRIES: Setting = Setting {
+    variable: "CREDIT_DECISIONS_CACHE_NEAR_ENTRIES",
+    range: 0..=1_000_000,
+    default: 4_096,
+    unit: "entries",
+};
 /// Months a logged decision is kept; 25 is Regulation B §1002.12(b).
 const LOG_RETENTION_MONTHS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_RETENTION_MONTHS",
@@ -114,6 +122,8 @@ pub enum CacheConfig {
         url: SecretUrl,
         namespace: String,
         timeout: Duration,
+        /// Verdicts each worker keeps in memory in front of Redis; 0 for none.
+        near_entries: usize,
     },
     None,
 }
@@ -202,6 +212,7 @@ impl Config {
                 namespace: lookup("CREDIT_DECISIONS_REDIS_NAMESPACE")
                     .unwrap_or_else(|| DEFAULT_REDIS_NAMESPACE.to_owned()),
                 timeout: Duration::from_millis(number(&CACHE_TIMEOUT_MS)?),
+                near_entries: number(&CACHE_NEAR_ENTRIES)? as usize,
             },
             Some(other) => {
                 return Err(error(
@@ -474,6 +485,13 @@ mod tests {
                 "1",
                 "10000",
                 "10001",
+            ),
+            (
+                "CREDIT_DECISIONS_CACHE_NEAR_ENTRIES",
+                "-1",
+                "0",
+                "1000000",
+                "1000001",
             ),
             (
                 "CREDIT_DECISIONS_LOG_RETENTION_MONTHS",

@@ -68,12 +68,14 @@ impl Adapters {
                 url,
                 namespace,
                 timeout,
+                near_entries,
             } => {
                 let settings = RedisCacheSettings {
                     url: url.expose().to_owned(),
                     namespace: namespace.clone(),
                     ttl: config.cache_ttl,
                     timeout: *timeout,
+                    near_entries: *near_entries,
                 };
                 let cache = Arc::new(
                     RedisDecisionCache::connect(settings)

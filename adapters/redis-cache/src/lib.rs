@@ -6,6 +6,10 @@
 //! Redis expires them by itself. A batch is one `MGET` and its `SET`s, all
 //! sent at once: a round trip each.
 //!
+//! A near cache in front (`near`, on unless `near_entries` is 0) keeps the
+//! verdicts this client read lately in memory, coherent with Redis through
+//! client tracking, so a repeated application costs no round trip.
+//!
 //! On a Redis Cluster (`redis-cluster://host:port,host:port`) the client
 //! follows the cluster's slot map and its failovers. A multi-key command
 //! must stay within one hash slot there, so a batch is read as one `GET` per
@@ -18,12 +22,21 @@
 //! when Redis goes away and comes back; the service starts even when Redis is
 //! down at the time.
 
+use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{CacheEntry, CacheError, CacheKey, DecisionCache, Verdict};
+use fred::interfaces::TrackingInterface;
 use fred::prelude::*;
+use fred::types::RespVersion;
 use fred::types::config::{ClusterDiscoveryPolicy, UnresponsiveConfig};
+use tokio::sync::broadcast::error::RecvError;
+
+mod near;
+
+use near::NearCache;
 
 /// How often the client tries to reconnect while Redis is away.
 const RECONNECT_DELAY_MS: u32 = 200;
@@ -35,19 +48,32 @@ pub struct RedisCacheSettings {
     pub ttl: Duration,
     /// The longest any cache call may take.
     pub timeout: Duration,
+    /// Verdicts the near cache keeps in memory for each client (each worker
+    /// thread has one); 0 turns it off.
+    pub near_entries: usize,
 }
+
+/// The longest the near cache keeps a verdict, whatever Redis says (and
+/// never longer than the entry's TTL): the bound on how long an invalidation
+/// lost in some way nothing noticed could leave one stale.
+const NEAR_MAX_AGE: Duration = Duration::from_secs(60);
 
 pub struct RedisDecisionCache {
     client: Client,
     settings: RedisCacheSettings,
     clustered: bool,
+    near: Option<Arc<NearCache>>,
 }
 
 impl RedisDecisionCache {
     /// Starts the client. It connects in the background: a Redis that is down
     /// now only means misses until it is back.
     pub async fn connect(settings: RedisCacheSettings) -> Result<Self, String> {
-        let config = config_of(&settings.url)?;
+        let mut config = config_of(&settings.url)?;
+        if settings.near_entries > 0 {
+            // Invalidations come on the connection itself, as RESP3 pushes.
+            config.version = RespVersion::RESP3;
+        }
         let clustered = config.server.is_clustered();
         let timeout = settings.timeout;
         let client = Builder::from_config(config)
@@ -81,10 +107,12 @@ impl RedisDecisionCache {
                 tracing::warn!("Redis did not answer within 2 s; caching resumes when it does")
             }
         }
+        let near = near_cache_of(&client, &settings);
         Ok(Self {
             client,
             settings,
             clustered,
+            near,
         })
     }
 
@@ -94,12 +122,19 @@ impl RedisDecisionCache {
     /// It connects in the background, as [`Self::connect`] does.
     pub fn on_this_thread(&self) -> Self {
         let client = self.client.clone_new();
+        let near = near_cache_of(&client, &self.settings);
         client.connect();
         Self {
             client,
             settings: self.settings.clone(),
             clustered: self.clustered,
+            near,
         }
+    }
+
+    /// How many verdicts the near cache holds now (0 when it is off).
+    pub fn near_entries(&self) -> usize {
+        self.near.as_ref().map_or(0, |near| near.len())
     }
 
     /// The Redis key of a cache key.
@@ -110,6 +145,15 @@ impl RedisDecisionCache {
     /// Closes the connection (at shutdown).
     pub async fn close(&self) {
         let _ = self.client.quit().await;
+    }
+
+    /// The stored values of `keys`, in order, from Redis.
+    async fn fetch(&self, keys: Vec<String>) -> Result<Vec<Value>, CacheError> {
+        if self.clustered {
+            self.bounded(self.read_each(keys)).await
+        } else {
+            self.bounded(self.client.mget::<Vec<Value>, _>(keys)).await
+        }
     }
 
     /// Reads keys that may lie in different hash slots: one `GET` per key,
@@ -149,13 +193,37 @@ impl DecisionCache for RedisDecisionCache {
             return Ok(Vec::new());
         }
         let redis_keys: Vec<String> = keys.iter().map(|key| self.redis_key(key)).collect();
-        let values: Vec<Value> = if self.clustered {
-            self.bounded(self.read_each(redis_keys)).await?
-        } else {
-            self.bounded(self.client.mget::<Vec<Value>, _>(redis_keys))
-                .await?
+        let Some(near) = &self.near else {
+            let values = self.fetch(redis_keys).await?;
+            return Ok(values.into_iter().map(entry_of).collect());
         };
-        Ok(values.into_iter().map(entry_of).collect())
+        let mut entries: Vec<Option<CacheEntry>> = redis_keys
+            .iter()
+            .map(|key| near.get(key).map(CacheEntry::Found))
+            .collect();
+        let wanted: Vec<usize> = (0..entries.len())
+            .filter(|&i| entries[i].is_none())
+            .collect();
+        if !wanted.is_empty() {
+            let ticket = near.ticket();
+            let wanted_keys: Vec<String> = wanted.iter().map(|&i| redis_keys[i].clone()).collect();
+            let values = self.fetch(wanted_keys).await?;
+            let mut found = Vec::new();
+            for (&i, value) in wanted.iter().zip(values) {
+                let entry = entry_of(value);
+                if let CacheEntry::Found(verdict) = &entry {
+                    found.push((redis_keys[i].clone(), verdict.clone()));
+                }
+                entries[i] = Some(entry);
+            }
+            if let Some(ticket) = ticket {
+                near.keep(ticket, found);
+            }
+        }
+        Ok(entries
+            .into_iter()
+            .map(|entry| entry.expect("every key answered from memory or Redis"))
+            .collect())
     }
 
     async fn write(&self, entries: &[(CacheKey, Verdict)]) -> Result<(), CacheError> {
@@ -163,24 +231,115 @@ impl DecisionCache for RedisDecisionCache {
             return Ok(());
         }
         let ttl_ms = self.settings.ttl.as_millis() as i64;
-        let sets = entries.iter().map(|(key, verdict)| {
-            let value = serde_json::to_string(verdict).expect("a verdict serializes");
-            self.client.set::<Value, _, _>(
-                self.redis_key(key),
-                value,
-                Some(Expiration::PX(ttl_ms)),
-                None,
-                false,
-            )
-        });
-        self.bounded(concurrently(sets)).await?;
-        Ok(())
+        let redis_keys: Vec<String> = entries.iter().map(|(key, _)| self.redis_key(key)).collect();
+        // Redis does not tell a client of its own writes, so the near cache
+        // forgets these keys itself: before, and again once the writes are
+        // done (a read in between may have kept the value they replace).
+        let forget = || {
+            if let Some(near) = &self.near {
+                near.invalidate(redis_keys.iter().map(String::as_str));
+            }
+        };
+        forget();
+        let sets = redis_keys
+            .iter()
+            .zip(entries)
+            .map(|(redis_key, (_, verdict))| {
+                let value = serde_json::to_string(verdict).expect("a verdict serializes");
+                self.client.set::<Value, _, _>(
+                    redis_key.as_str(),
+                    value,
+                    Some(Expiration::PX(ttl_ms)),
+                    None,
+                    false,
+                )
+            });
+        let written = self.bounded(concurrently(sets)).await;
+        forget();
+        written.map(|_| ())
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
         self.bounded(self.client.ping::<Value>(None))
             .await
             .map(|_| ())
+    }
+}
+
+/// The near cache of a client about to connect, with the task that keeps it
+/// coherent on the calling thread's runtime; `None` when it is off.
+fn near_cache_of(client: &Client, settings: &RedisCacheSettings) -> Option<Arc<NearCache>> {
+    let capacity = NonZeroUsize::new(settings.near_entries)?;
+    let near = Arc::new(NearCache::new(capacity, NEAR_MAX_AGE.min(settings.ttl)));
+    // Listening from now on: no event of a connection made later is missed.
+    let events = Events {
+        invalidations: client.invalidation_rx(),
+        errors: client.error_rx(),
+        reconnections: client.reconnect_rx(),
+    };
+    tokio::spawn(keep_coherent(client.clone(), events, near.clone()));
+    Some(near)
+}
+
+/// What a client tells of its connections.
+struct Events {
+    invalidations: tokio::sync::broadcast::Receiver<fred::types::client::Invalidation>,
+    errors: tokio::sync::broadcast::Receiver<(Error, Option<Server>)>,
+    reconnections: tokio::sync::broadcast::Receiver<Server>,
+}
+
+/// Applies what Redis says of the keys this client read, and drops the near
+/// cache whenever the connection may have missed some of it: lost, replaced,
+/// or a listener that fell behind. Runs until the client quits.
+async fn keep_coherent(client: Client, events: Events, near: Arc<NearCache>) {
+    let Events {
+        mut invalidations,
+        mut errors,
+        mut reconnections,
+    } = events;
+    // The first connection may have been made before these listened.
+    track(&client, &near).await;
+    loop {
+        tokio::select! {
+            message = invalidations.recv() => match message {
+                // A flush names no keys.
+                Ok(invalidation) if invalidation.keys.is_empty() => near.drop_all(),
+                Ok(invalidation) => {
+                    near.invalidate(invalidation.keys.iter().filter_map(|key| key.as_str()));
+                }
+                Err(RecvError::Lagged(_)) => near.drop_all(),
+                Err(RecvError::Closed) => return,
+            },
+            event = errors.recv() => {
+                if matches!(event, Err(RecvError::Closed)) {
+                    return;
+                }
+                near.untracked();
+                track(&client, &near).await;
+            }
+            event = reconnections.recv() => {
+                if matches!(event, Err(RecvError::Closed)) {
+                    return;
+                }
+                near.untracked();
+                track(&client, &near).await;
+            }
+        }
+    }
+}
+
+/// Asks Redis to track this client's reads (on every node of a cluster),
+/// not telling it of its own writes; the near cache serves once it has.
+async fn track(client: &Client, near: &NearCache) {
+    if !client.is_connected() {
+        // The next connection is announced, and tracked then.
+        return;
+    }
+    match client.start_tracking(None, false, false, false, true).await {
+        Ok(()) => near.tracked(),
+        Err(error) => {
+            tracing::warn!(%error, "Redis does not track reads; the near cache stays off until it reconnects")
+        }
     }
 }
 

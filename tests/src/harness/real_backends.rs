@@ -24,6 +24,8 @@ pub const REDIS_VARIABLE: &str = "CREDIT_DECISIONS_TEST_REDIS_URL";
 pub const PGBOUNCER_VARIABLE: &str = "CREDIT_DECISIONS_TEST_PGBOUNCER_URL";
 const DEFAULT_PGBOUNCER_URL: &str = "postgres://postgres@127.0.0.1:6433/postgres";
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The near cache of the tests' Redis caches, as large as the service's default.
+pub const NEAR_ENTRIES: usize = 4_096;
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 pub fn admin_database_url() -> String {
@@ -384,24 +386,34 @@ impl RealBackends {
             })
     }
 
-    /// The cache in this test's namespace. Generous bound: under a loaded
-    /// test run a slow answer must not turn a hit into a miss.
+    /// The cache in this test's namespace, with a near cache as the service
+    /// has by default. Generous bound: under a loaded test run a slow answer
+    /// must not turn a hit into a miss.
     pub async fn cache(&self, ttl: Duration) -> RedisDecisionCache {
-        self.cache_at(&self.namespace.redis_url, ttl, Duration::from_secs(2))
-            .await
+        self.cache_at(
+            &self.namespace.redis_url,
+            ttl,
+            Duration::from_secs(2),
+            NEAR_ENTRIES,
+        )
+        .await
     }
 
+    /// The cache in this test's namespace on the Redis at `url`, keeping
+    /// `near_entries` verdicts in memory (0: every read goes to Redis).
     pub async fn cache_at(
         &self,
         url: &str,
         ttl: Duration,
         timeout: Duration,
+        near_entries: usize,
     ) -> RedisDecisionCache {
         RedisDecisionCache::connect(RedisCacheSettings {
             url: url.to_owned(),
             namespace: self.namespace.namespace.clone(),
             ttl,
             timeout,
+            near_entries,
         })
         .await
         .unwrap()

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
 use crate::harness::proxy::{TcpProxy, socket_addr_of};
-use crate::harness::real_backends::{RealBackends, admin_database_url, redis_url};
+use crate::harness::real_backends::{NEAR_ENTRIES, RealBackends, admin_database_url, redis_url};
 use crate::harness::{TestApp, TestBackends};
 
 /// The cache's time bound in these tests: the service's default.
@@ -74,6 +74,9 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
             &proxy.url_for(&redis_url()),
             Duration::from_secs(3600),
             CACHE_BOUND,
+            // Redis's own path: what the near cache does in an outage is
+            // `a_near_cache_is_dropped_with_its_connection_to_redis`.
+            0,
         )
         .await;
     let store = real.store().await;
@@ -141,6 +144,48 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
     eventually("caching resuming", || async {
         let (_, status, _) = cache_status_of(&app, &other).await;
         status.as_deref() == Some("credit-decisions; hit")
+    })
+    .await;
+}
+
+/// With the near cache (the service's default), a Redis that goes away takes
+/// it along as soon as the client notices: a repeated application is then
+/// scored again, every request is answered, and hits return with Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_near_cache_is_dropped_with_its_connection_to_redis() {
+    let real = RealBackends::create().await;
+    let proxy = TcpProxy::start(socket_addr_of(&redis_url())).await;
+    let cache = real
+        .cache_at(
+            &proxy.url_for(&redis_url()),
+            Duration::from_secs(3600),
+            CACHE_BOUND,
+            NEAR_ENTRIES,
+        )
+        .await;
+    let store = real.store().await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let application = example_application();
+    // A miss, a hit read from Redis (and kept), a hit from memory.
+    for expected in ["fwd=miss", "hit", "hit"] {
+        let (status, cache_status, _) = cache_status_of(&app, &application).await;
+        assert_eq!(status, 200);
+        assert_eq!(cache_status, Some(format!("credit-decisions; {expected}")));
+    }
+
+    proxy.cut();
+    eventually("the near cache being dropped", || async {
+        let (status, cache_status, _) = cache_status_of(&app, &application).await;
+        assert_eq!(status, 200);
+        cache_status.as_deref() == Some("credit-decisions; fwd=miss")
+    })
+    .await;
+
+    proxy.restore();
+    eventually("hits resuming", || async {
+        let (status, cache_status, _) = cache_status_of(&app, &application).await;
+        assert_eq!(status, 200);
+        cache_status.as_deref() == Some("credit-decisions; hit")
     })
     .await;
 }
@@ -235,6 +280,7 @@ async fn a_hung_redis_costs_one_bounded_call_per_pause_not_one_per_request() {
             &proxy.url_for(&redis_url()),
             Duration::from_secs(3600),
             BOUND,
+            0,
         )
         .await;
     let store = real.store().await;

@@ -389,4 +389,110 @@ mod real_servers {
         assert_eq!(entries[1..], [CacheEntry::Missing, CacheEntry::Missing]);
         let _ = client.quit().await;
     }
+
+    /// Seconds since Redis last served `key` to anyone.
+    async fn idle_seconds(client: &Client, key: String) -> i64 {
+        client
+            .custom(
+                fred::cmd!("OBJECT"),
+                vec![Value::from("IDLETIME"), Value::from(key)],
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repeated_read_is_answered_from_the_near_cache_without_asking_redis() {
+        let real = RealBackends::create_without_database();
+        let ttl = Duration::from_secs(60);
+        let near = real.cache(ttl).await;
+        let direct = real
+            .cache_at(&real.namespace.redis_url, ttl, Duration::from_secs(2), 0)
+            .await;
+        let client = redis_client().await;
+        near.write(&[(key(1), verdict(0.125))]).await.unwrap();
+        assert_eq!(
+            near.near_entries(),
+            0,
+            "a write is not kept: Redis does not track it"
+        );
+        let found = vec![CacheEntry::Found(verdict(0.125))];
+        assert_eq!(near.read(&[key(1)]).await.unwrap(), found);
+        assert_eq!(near.near_entries(), 1);
+
+        // Redis's idle clock ticks in whole seconds.
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
+        assert_eq!(near.read(&[key(1)]).await.unwrap(), found);
+        let idle = idle_seconds(&client, near.redis_key(&key(1))).await;
+        assert!(idle >= 1, "Redis served the key {idle} s ago");
+        // Without a near cache, every read is Redis's.
+        assert_eq!(direct.read(&[key(1)]).await.unwrap(), found);
+        assert_eq!(idle_seconds(&client, near.redis_key(&key(1))).await, 0);
+        let _ = client.quit().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_changed_in_redis_by_anyone_is_read_from_redis_again() {
+        let real = RealBackends::create_without_database();
+        let near = real.cache(Duration::from_secs(60)).await;
+        let client = redis_client().await;
+        let redis_key = near.redis_key(&key(1));
+        let reads_become = |expected: fn(&CacheEntry) -> bool, what: &'static str| {
+            let near = &near;
+            async move {
+                let deadline = std::time::Instant::now() + Duration::from_secs(5);
+                loop {
+                    let entry = near.read(&[key(1)]).await.unwrap().remove(0);
+                    if expected(&entry) {
+                        return;
+                    }
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "still {entry:?} 5 s after the key {what}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        };
+
+        near.write(&[(key(1), verdict(0.125))]).await.unwrap();
+        near.read(&[key(1)]).await.unwrap();
+        assert_eq!(near.near_entries(), 1);
+        // Overwritten by another client (another replica, an operator).
+        let _: () = client
+            .set(redis_key.as_str(), "{not a verdict", None, None, false)
+            .await
+            .unwrap();
+        reads_become(
+            |entry| matches!(entry, CacheEntry::Unreadable(_)),
+            "was overwritten",
+        )
+        .await;
+
+        // Written by this client, then deleted by another.
+        near.write(&[(key(1), verdict(0.25))]).await.unwrap();
+        assert_eq!(
+            near.read(&[key(1)]).await.unwrap(),
+            vec![CacheEntry::Found(verdict(0.25))],
+            "this client's own write is read at once"
+        );
+        let _: i64 = client.del(redis_key.as_str()).await.unwrap();
+        reads_become(|entry| *entry == CacheEntry::Missing, "was deleted").await;
+        let _ = client.quit().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_near_cache_entry_expires_with_its_redis_entry() {
+        let real = RealBackends::create_without_database();
+        let near = real.cache(Duration::from_millis(1_000)).await;
+        near.write(&[(key(1), verdict(0.125))]).await.unwrap();
+        near.read(&[key(1)]).await.unwrap();
+        assert_eq!(near.near_entries(), 1);
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        assert_eq!(
+            near.read(&[key(1)]).await.unwrap(),
+            vec![CacheEntry::Missing]
+        );
+        assert_eq!(near.near_entries(), 0);
+    }
 }

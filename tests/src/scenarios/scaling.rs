@@ -20,7 +20,7 @@ use super::decision_flow::two_identical_posts_are_scored_once_and_logged_twice;
 use super::header;
 use super::port_contracts::{cache_contract, entries, record, store_contract, tally_contract};
 use crate::harness::data::{example_application, example_with};
-use crate::harness::real_backends::{RealBackends, TestDatabase};
+use crate::harness::real_backends::{NEAR_ENTRIES, RealBackends, TestDatabase};
 use crate::harness::redis_cluster::{self, ThrowawayCluster, cluster_url};
 use crate::harness::service_process::Running;
 use crate::harness::{TestApp, TestBackends};
@@ -168,6 +168,7 @@ async fn a_primary_killed_mid_run_fails_no_request_and_hits_resume_after_failove
         namespace,
         ttl: Duration::from_secs(600),
         timeout: bound,
+        near_entries: NEAR_ENTRIES,
     })
     .await
     .unwrap();
