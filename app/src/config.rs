@@ -63,8 +63,8 @@ const LOG_TIMEOUT_MS: Setting = Setting {
     default: 5_000,
     unit: "milliseconds",
 };
-/// Connections to PostgreSQL, the writers' and the reads', shared out among
-/// the worker threads (each keeps at least its writers and one more).
+/// Connections to PostgreSQL: the commit writers', and the reads', shared
+/// out among the worker threads (one each at least).
 const DATABASE_POOL_SIZE: Setting = Setting {
     variable: "CREDIT_DECISIONS_DATABASE_POOL_SIZE",
     range: 2..=1_000,
@@ -85,8 +85,8 @@ const LOG_GROUP_ROWS: Setting = Setting {
     default: 2_000,
     unit: "rows",
 };
-/// Commits in flight at once on each worker thread. One gathers the largest
-/// groups (the most single decisions a second); a second one helps batches.
+/// Commits in flight at once, for the whole process (every worker thread's
+/// appends join one queue). One gathers the largest groups.
 const LOG_WRITERS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_WRITERS",
     range: 1..=64,

@@ -7,6 +7,8 @@
 //! service's time than anything it computes (README, Speed). So a backend
 //! with connections gives each worker its own client, made on that worker's
 //! thread; one without (the in-memory adapters, the tests' spies) is shared.
+//! The decision log's commit queue is the exception, shared on purpose: one
+//! queue makes groups twice as large as one per worker did.
 
 use std::sync::Arc;
 

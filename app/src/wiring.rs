@@ -126,9 +126,10 @@ impl Adapters {
                 closers.push(Box::new(move || {
                     Box::pin(async move { closing.close().await })
                 }));
-                // The pool is shared out among the workers; each keeps one
-                // connection for reads beside its writers.
-                let per_worker_pool = (*pool_size / WORKERS.get() as u32).max(*writers as u32 + 1);
+                // The writers' connections count against the pool; the rest
+                // is shared out among the workers for reads, one at least.
+                let for_reads = pool_size.saturating_sub(*writers as u32);
+                let per_worker_pool = (for_reads / WORKERS.get() as u32).max(1);
                 let per_worker = PerWorker::made(move || {
                     Arc::new(store.on_this_thread(per_worker_pool)) as Arc<dyn DecisionStore>
                 });

@@ -1,7 +1,6 @@
 //! The `DecisionStore` port on PostgreSQL: the decision log.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -74,8 +73,6 @@ pub struct PostgresDecisionLog {
     group: Arc<GroupCommit>,
     maintenance: AbortHandle,
     folding: AbortHandle,
-    /// The number the next writer made by [`Self::on_this_thread`] takes.
-    next_writer: Arc<AtomicUsize>,
 }
 
 /// Every column of a record, as read back: the bodies as the text logged.
@@ -105,8 +102,7 @@ impl PostgresDecisionLog {
             settings.retention_months,
         ));
         let folding = tokio::spawn(keep_folding(connection.clone(), settings.fold_every));
-        let writers = settings.group.writers.max(1);
-        let commit = committing(&connection, settings.commit_timeout, 0, writers);
+        let commit = committing(&connection, settings.commit_timeout, settings.group.writers);
         let group = GroupCommit::start(settings.group, commit);
         Ok(Self {
             connection,
@@ -114,24 +110,17 @@ impl PostgresDecisionLog {
             group: Arc::new(group),
             maintenance: maintenance.abort_handle(),
             folding: folding.abort_handle(),
-            next_writer: Arc::new(AtomicUsize::new(settings.group.writers)),
         })
     }
 
     /// A handle on the same log for the calling thread: a pool of its own
-    /// (at most `max_connections`) and group-commit writers of its own, all
-    /// on this thread's runtime, so that a request served here never waits
-    /// on another thread to reach PostgreSQL. Its queue shares this log's
-    /// bound. Call it on each thread that serves requests.
+    /// for reads (at most `max_connections`), on this thread's runtime, and
+    /// the log's one group-commit queue. The queue is shared so that the
+    /// appends of every thread make one group: groups twice as large as one
+    /// queue per worker thread made, for half the commits (README, "Speed").
     pub fn on_this_thread(&self, max_connections: u32) -> Self {
-        let connection = self.connection.another_pool(max_connections);
-        let writers = self.group.writers();
-        let first_writer = self.next_writer.fetch_add(writers, Ordering::Relaxed);
-        let commit = committing(&connection, self.commit_timeout, first_writer, writers);
-        let group = self.group.another(commit, first_writer);
         Self {
-            connection,
-            group: Arc::new(group),
+            connection: self.connection.another_pool(max_connections),
             ..self.clone()
         }
     }
@@ -172,21 +161,15 @@ impl PostgresDecisionLog {
     }
 }
 
-/// Commits the groups of writers `first_writer..first_writer + writers`,
-/// each on a connection of its own.
-fn committing(
-    connection: &Connection,
-    commit_timeout: Duration,
-    first_writer: usize,
-    writers: usize,
-) -> Commit {
+/// Commits the groups of `writers` writers, each on a connection of its own.
+fn committing(connection: &Connection, commit_timeout: Duration, writers: usize) -> Commit {
     let connections: Arc<Vec<Arc<WriterConnection>>> = Arc::new(
-        (0..writers)
+        (0..writers.max(1))
             .map(|_| Arc::new(connection.writer(commit_timeout)))
             .collect(),
     );
     Arc::new(move |writer, entries| {
-        let connection = connections[writer - first_writer].clone();
+        let connection = connections[writer].clone();
         Box::pin(async move { connection.commit(&entries).await })
     })
 }

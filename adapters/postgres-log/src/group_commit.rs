@@ -58,39 +58,12 @@ pub type Commit = Arc<
 >;
 
 impl GroupCommit {
+    /// The queue and its writers, spawned on the calling thread's runtime.
     pub fn start(settings: GroupSettings, commit: Commit) -> Self {
-        Self::with_writers(
-            settings,
-            commit,
-            0,
-            Arc::new(Semaphore::new(settings.queue_rows)),
-            Arc::new(AtomicU64::new(0)),
-        )
-    }
-
-    /// Another queue with writers of its own, spawned on the runtime of the
-    /// calling thread and numbered from `first_writer`. Its rows count
-    /// against this one's bound, and its commits in this one's count.
-    pub fn another(&self, commit: Commit, first_writer: usize) -> Self {
-        Self::with_writers(
-            self.settings,
-            commit,
-            first_writer,
-            self.places.clone(),
-            self.commits.clone(),
-        )
-    }
-
-    fn with_writers(
-        settings: GroupSettings,
-        commit: Commit,
-        first_writer: usize,
-        places: Arc<Semaphore>,
-        commits: Arc<AtomicU64>,
-    ) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         let turn = Arc::new(Mutex::new(receiver));
-        let writers = (first_writer..first_writer + settings.writers.max(1))
+        let commits = Arc::new(AtomicU64::new(0));
+        let writers = (0..settings.writers.max(1))
             .map(|writer| {
                 tokio::spawn(write_groups(
                     writer,
@@ -103,7 +76,7 @@ impl GroupCommit {
             .collect();
         Self {
             queue,
-            places,
+            places: Arc::new(Semaphore::new(settings.queue_rows)),
             settings,
             commits,
             writers,
@@ -138,17 +111,12 @@ impl GroupCommit {
         })
     }
 
-    /// How many writers take turns at this queue.
-    pub fn writers(&self) -> usize {
-        self.writers.len()
-    }
-
     /// Commits made so far (each of one or more appends).
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// Rows waiting for a commit now, in this queue and those made from it.
+    /// Rows waiting for a commit now.
     pub fn waiting_rows(&self) -> usize {
         self.settings.queue_rows - self.places.available_permits()
     }
