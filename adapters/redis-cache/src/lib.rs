@@ -108,6 +108,10 @@ impl RedisDecisionCache {
             }
         }
         let near = near_cache_of(&client, &settings);
+        if let Some(near) = &near {
+            // Tracked before the first read, so that one is kept already.
+            track(&client, near).await;
+        }
         Ok(Self {
             client,
             settings,
@@ -298,7 +302,9 @@ async fn keep_coherent(client: Client, events: Events, near: Arc<NearCache>) {
         mut reconnections,
     } = events;
     // The first connection may have been made before these listened.
-    track(&client, &near).await;
+    if near.ticket().is_none() {
+        track(&client, &near).await;
+    }
     loop {
         tokio::select! {
             message = invalidations.recv() => match message {

@@ -113,11 +113,11 @@ impl NearCache {
         state.entries.clear();
     }
 
-    /// Redis confirmed it tracks this client's reads.
+    /// Redis confirmed it tracks this client's reads. No ticket is out while
+    /// untracked, and being untracked made every earlier one stale, so the
+    /// generation stays: confirming twice spoils no read in flight.
     pub(crate) fn tracked(&self) {
-        let mut state = self.lock();
-        state.tracked = true;
-        state.generation += 1;
+        self.lock().tracked = true;
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -181,6 +181,15 @@ mod tests {
             near.keep(ticket, [("a".to_owned(), verdict(0.1))]);
             assert_eq!(near.get("a"), None);
         }
+    }
+
+    #[test]
+    fn tracking_confirmed_again_spoils_no_read_in_flight() {
+        let near = tracked_cache(4);
+        let ticket = near.ticket().unwrap();
+        near.tracked();
+        near.keep(ticket, [("a".to_owned(), verdict(0.1))]);
+        assert_eq!(near.get("a"), Some(verdict(0.1)));
     }
 
     #[test]
