@@ -38,6 +38,26 @@ async fn on_a_log_behind_a_proxy() -> (TcpProxy, TestApp) {
     )
 }
 
+/// The app on real backends, its cache reached through a proxy the test
+/// owns: calls bounded by `bound`, `near_entries` verdicts kept in memory.
+async fn on_a_cache_behind_a_proxy(bound: Duration, near_entries: usize) -> (TcpProxy, TestApp) {
+    let real = RealBackends::create().await;
+    let proxy = TcpProxy::start(socket_addr_of(&redis_url())).await;
+    let cache = real
+        .cache_at(
+            &proxy.url_for(&redis_url()),
+            Duration::from_secs(3600),
+            bound,
+            near_entries,
+        )
+        .await;
+    let store = real.store().await;
+    (
+        proxy,
+        TestApp::spawn(TestBackends::on_real(real, cache, store)).await,
+    )
+}
+
 async fn cache_status_of(app: &TestApp, application: &Value) -> (u16, Option<String>, Duration) {
     let started = Instant::now();
     let response = app.post_decision(application).await;
@@ -67,20 +87,9 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes() {
-    let real = RealBackends::create().await;
-    let proxy = TcpProxy::start(socket_addr_of(&redis_url())).await;
-    let cache = real
-        .cache_at(
-            &proxy.url_for(&redis_url()),
-            Duration::from_secs(3600),
-            CACHE_BOUND,
-            // Redis's own path: what the near cache does in an outage is
-            // `a_near_cache_is_dropped_with_its_connection_to_redis`.
-            0,
-        )
-        .await;
-    let store = real.store().await;
-    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    // Redis's own path: what the near cache does in an outage is
+    // `a_near_cache_is_dropped_with_its_connection_to_redis`.
+    let (proxy, app) = on_a_cache_behind_a_proxy(CACHE_BOUND, 0).await;
     let application = example_application();
 
     let (status, cache_status, _) = cache_status_of(&app, &application).await;
@@ -153,18 +162,7 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
 /// scored again, every request is answered, and hits return with Redis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_near_cache_is_dropped_with_its_connection_to_redis() {
-    let real = RealBackends::create().await;
-    let proxy = TcpProxy::start(socket_addr_of(&redis_url())).await;
-    let cache = real
-        .cache_at(
-            &proxy.url_for(&redis_url()),
-            Duration::from_secs(3600),
-            CACHE_BOUND,
-            NEAR_ENTRIES,
-        )
-        .await;
-    let store = real.store().await;
-    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let (proxy, app) = on_a_cache_behind_a_proxy(CACHE_BOUND, NEAR_ENTRIES).await;
     let application = example_application();
     // A miss, a hit read from Redis (and kept), a hit from memory.
     for expected in ["fwd=miss", "hit", "hit"] {
@@ -273,18 +271,7 @@ async fn after_an_outage_the_log_is_read_at_once_though_its_idle_connections_bro
 async fn a_hung_redis_costs_one_bounded_call_per_pause_not_one_per_request() {
     // A bound long enough to tell a call that waited from one skipped.
     const BOUND: Duration = Duration::from_millis(400);
-    let real = RealBackends::create().await;
-    let proxy = TcpProxy::start(socket_addr_of(&redis_url())).await;
-    let cache = real
-        .cache_at(
-            &proxy.url_for(&redis_url()),
-            Duration::from_secs(3600),
-            BOUND,
-            0,
-        )
-        .await;
-    let store = real.store().await;
-    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let (proxy, app) = on_a_cache_behind_a_proxy(BOUND, 0).await;
     assert_eq!(
         app.post_decision(&example_application()).await.status(),
         200
