@@ -58,6 +58,10 @@ pub struct RedisCacheSettings {
 /// lost in some way nothing noticed could leave one stale.
 const NEAR_MAX_AGE: Duration = Duration::from_secs(60);
 
+/// The longest the near cache waits for a reconnection fred announced to
+/// complete before asking Redis to track it.
+const RECONNECTED_WITHIN: Duration = Duration::from_secs(5);
+
 pub struct RedisDecisionCache {
     client: Client,
     settings: RedisCacheSettings,
@@ -308,7 +312,8 @@ async fn keep_coherent(client: Client, events: Events, near: Arc<NearCache>) {
     loop {
         tokio::select! {
             message = invalidations.recv() => match message {
-                // A flush names no keys.
+                // A flush names no keys (fred 10.1 passes RESP2's form of it
+                // on; RESP3's is lost, which `NEAR_MAX_AGE` bounds).
                 Ok(invalidation) if invalidation.keys.is_empty() => near.drop_all(),
                 Ok(invalidation) => {
                     near.invalidate(invalidation.keys.iter().filter_map(|key| key.as_str()));
@@ -328,6 +333,10 @@ async fn keep_coherent(client: Client, events: Events, near: Arc<NearCache>) {
                     return;
                 }
                 near.untracked();
+                // fred announces a new connection before it counts as
+                // connected: wait for that (bounded, in case the moment
+                // passed before this listened), then track it.
+                let _ = tokio::time::timeout(RECONNECTED_WITHIN, client.wait_for_connect()).await;
                 track(&client, &near).await;
             }
         }

@@ -328,7 +328,8 @@ mod real_servers {
     use fred::prelude::*;
 
     use super::*;
-    use crate::harness::real_backends::{RealBackends, redis_client};
+    use crate::harness::proxy::{TcpProxy, socket_addr_of};
+    use crate::harness::real_backends::{NEAR_ENTRIES, RealBackends, redis_client};
     use pretty_assertions::assert_eq;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -494,5 +495,46 @@ mod real_servers {
             vec![CacheEntry::Missing]
         );
         assert_eq!(near.near_entries(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_lost_connection_the_near_cache_is_empty_and_then_kept_again() {
+        let real = RealBackends::create_without_database();
+        let proxy = TcpProxy::start(socket_addr_of(&real.namespace.redis_url)).await;
+        let near = real
+            .cache_at(
+                &proxy.url_for(&real.namespace.redis_url),
+                Duration::from_secs(60),
+                Duration::from_millis(200),
+                NEAR_ENTRIES,
+            )
+            .await;
+        near.write(&[(key(1), verdict(0.125))]).await.unwrap();
+        near.read(&[key(1)]).await.unwrap();
+        assert_eq!(near.near_entries(), 1);
+
+        proxy.cut();
+        let until = |what: &'static str, done: fn(&redis_cache::RedisDecisionCache) -> bool| {
+            let near = &near;
+            async move {
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while !done(near) {
+                    assert!(std::time::Instant::now() < deadline, "{what} within 10 s");
+                    // A read, to let nothing but the client's own events
+                    // decide; its outcome does not matter here.
+                    let _ = near.read(&[key(1)]).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        until("the near cache emptied", |near| near.near_entries() == 0).await;
+
+        // Back: a read is kept again, once Redis tracks the new connection.
+        proxy.restore();
+        until("a read kept again", |near| near.near_entries() == 1).await;
+        assert_eq!(
+            near.read(&[key(1)]).await.unwrap(),
+            vec![CacheEntry::Found(verdict(0.125))]
+        );
     }
 }
