@@ -1,7 +1,10 @@
 //! API keys: with `CREDIT_DECISIONS_API_KEYS` set, every request the router
 //! sends into the `/v1` scope needs `Authorization: Bearer <key>` (the scheme
-//! in any case, RFC 9110 §11.1). Health, metrics and the API description stay
-//! open. The check is middleware on the scope, never a test of the raw path.
+//! in any case, RFC 9110 §11.1). The monitoring dashboard shows what
+//! `/v1/monitoring` shows, so it needs a key too where it is served beside
+//! the API; a browser asks for it as HTTP Basic's password (any user name).
+//! Health, metrics and the API description stay open. The checks are
+//! middleware on the scope or resource, never a test of the raw path.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -25,10 +28,25 @@ impl ApiKeys {
     /// compared in constant time, and all of them every time, so timing says
     /// nothing about which key, or how much of one, was right.
     fn admits(&self, authorization: Option<&[u8]>) -> bool {
+        self.admits_key(authorization.and_then(bearer_token))
+    }
+
+    /// Whether an `Authorization` header value grants a page: a bearer key,
+    /// or a key as the password of HTTP Basic authentication.
+    fn admits_page(&self, authorization: Option<&[u8]>) -> bool {
+        let presented = authorization.and_then(|authorization| {
+            bearer_token(authorization)
+                .map(<[u8]>::to_vec)
+                .or_else(|| basic_password(authorization))
+        });
+        self.admits_key(presented.as_deref())
+    }
+
+    fn admits_key(&self, presented: Option<&[u8]>) -> bool {
         let Some(keys) = &self.0 else {
             return true;
         };
-        let Some(presented) = authorization.and_then(bearer_token) else {
+        let Some(presented) = presented else {
             return false;
         };
         keys.iter().fold(0u8, |found, key| {
@@ -40,19 +58,57 @@ impl ApiKeys {
 /// The token of a `Bearer` credential: the scheme is case-insensitive and
 /// separated from the token by one or more spaces.
 fn bearer_token(authorization: &[u8]) -> Option<&[u8]> {
+    credentials_of(authorization, b"bearer")
+}
+
+/// The password of a `Basic` credential (RFC 7617): base64 of
+/// `user:password`; the user name is not looked at.
+fn basic_password(authorization: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let encoded = credentials_of(authorization, b"basic")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let colon = decoded.iter().position(|&byte| byte == b':')?;
+    let password = decoded[colon + 1..].to_vec();
+    (!password.is_empty()).then_some(password)
+}
+
+/// What follows `scheme` (any case) and one or more spaces.
+fn credentials_of<'a>(authorization: &'a [u8], scheme: &[u8]) -> Option<&'a [u8]> {
     let space = authorization.iter().position(|&byte| byte == b' ')?;
-    let (scheme, rest) = authorization.split_at(space);
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let (given, rest) = authorization.split_at(space);
+    if !given.eq_ignore_ascii_case(scheme) {
         return None;
     }
-    let token = rest.trim_ascii_start();
-    (!token.is_empty()).then_some(token)
+    let credentials = rest.trim_ascii_start();
+    (!credentials.is_empty()).then_some(credentials)
 }
 
 pub async fn require_key(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    let (keys, header) = keys_and_authorization(&request);
+    if !keys.admits(header.as_deref()) {
+        return Ok(request.into_response(Problem::Unauthorized.error_response()));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+/// The dashboard's check: a key as a bearer token or Basic's password.
+pub async fn require_key_for_page(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let (keys, header) = keys_and_authorization(&request);
+    if !keys.admits_page(header.as_deref()) {
+        return Ok(request.into_response(Problem::UnauthorizedPage.error_response()));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+fn keys_and_authorization(request: &ServiceRequest) -> (web::Data<ApiKeys>, Option<Vec<u8>>) {
     let keys = request
         .app_data::<web::Data<ApiKeys>>()
         .expect("the API keys are app data")
@@ -60,11 +116,8 @@ pub async fn require_key(
     let header = request
         .headers()
         .get(AUTHORIZATION)
-        .map(|value| value.as_bytes());
-    if !keys.admits(header) {
-        return Ok(request.into_response(Problem::Unauthorized.error_response()));
-    }
-    Ok(next.call(request).await?.map_into_boxed_body())
+        .map(|value| value.as_bytes().to_vec());
+    (keys, header)
 }
 
 #[cfg(test)]
@@ -94,6 +147,31 @@ mod tests {
     fn a_key_listed_twice_still_admits() {
         let keys = ApiKeys::new(Some(&["alpha".to_owned(), "alpha".to_owned()]));
         assert!(keys.admits(Some(b"Bearer alpha")));
+    }
+
+    #[test]
+    fn a_page_takes_the_key_as_a_bearer_token_or_as_basics_password() {
+        use base64::Engine;
+        let basic = |credentials: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            )
+            .into_bytes()
+        };
+        let keys = ApiKeys::new(Some(&["alpha".to_owned()]));
+        assert!(keys.admits_page(Some(b"Bearer alpha")));
+        assert!(keys.admits_page(Some(&basic("operator:alpha"))));
+        assert!(keys.admits_page(Some(&basic(":alpha"))));
+        assert!(keys.admits_page(Some(&basic("anyone:alpha")).map(|h| h.as_slice())));
+        assert!(!keys.admits_page(Some(&basic("alpha:"))));
+        assert!(!keys.admits_page(Some(&basic("alpha"))));
+        assert!(!keys.admits_page(Some(&basic("operator:alph"))));
+        assert!(!keys.admits_page(Some(b"Basic not-base64!")));
+        assert!(!keys.admits_page(Some(b"Basic ")));
+        assert!(!keys.admits_page(None));
+        // The API itself takes bearer keys only.
+        assert!(!keys.admits(Some(&basic("operator:alpha"))));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use postgres_log::PoolMode;
+use redis_cache::SigningKey;
 use thiserror::Error;
 
 use crate::secrets::{SecretKeys, SecretUrl};
@@ -101,9 +102,37 @@ const BODY_TIMEOUT_MS: Setting = Setting {
     unit: "milliseconds",
 };
 
+const CACHE_SIGNING_KEY: &str = "CREDIT_DECISIONS_CACHE_SIGNING_KEY";
+const DATABASE_OWNER_URL: &str = "CREDIT_DECISIONS_DATABASE_OWNER_URL";
+
+/// The settings of the Redis cache alone.
+const REDIS_SETTINGS: &[&str] = &[
+    "CREDIT_DECISIONS_REDIS_URL",
+    "CREDIT_DECISIONS_REDIS_NAMESPACE",
+    CACHE_TIMEOUT_MS.variable,
+    CACHE_NEAR_ENTRIES.variable,
+    CACHE_SIGNING_KEY,
+];
+/// The settings of any cache.
+const CACHE_SETTINGS: &[&str] = &[CACHE_TTL_SECS.variable];
+/// The settings of the PostgreSQL log alone.
+const POSTGRES_SETTINGS: &[&str] = &[
+    "CREDIT_DECISIONS_DATABASE_URL",
+    DATABASE_OWNER_URL,
+    "CREDIT_DECISIONS_DATABASE_POOL_MODE",
+    DATABASE_POOL_SIZE.variable,
+    LOG_RETENTION_MONTHS.variable,
+    LOG_TIMEOUT_MS.variable,
+    LOG_QUEUE_ROWS.variable,
+    LOG_GROUP_ROWS.variable,
+    LOG_WRITERS.variable,
+];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// When set, `/metrics` and `/monitoring` are served here only.
+    pub operator_addr: Option<SocketAddr>,
     pub cache: CacheConfig,
     pub cache_ttl: Duration,
     pub store: StoreConfig,
@@ -124,6 +153,8 @@ pub enum CacheConfig {
         timeout: Duration,
         /// Verdicts each worker keeps in memory in front of Redis; 0 for none.
         near_entries: usize,
+        /// Signs the entries; `None` checks them without signatures.
+        signing_key: Option<SigningKey>,
     },
     None,
 }
@@ -133,6 +164,8 @@ pub enum StoreConfig {
     Memory,
     Postgres {
         url: SecretUrl,
+        /// The role that owns the schema, when not the serving one.
+        owner_url: Option<SecretUrl>,
         retention_months: u32,
         /// The longest a request waits for its row to be committed.
         timeout: Duration,
@@ -143,6 +176,42 @@ pub enum StoreConfig {
         group_rows: usize,
         writers: usize,
     },
+}
+
+/// As the start-up line names it: the adapter, and where it is, never a
+/// password.
+impl std::fmt::Display for CacheConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheConfig::Memory => f.write_str("memory"),
+            CacheConfig::None => f.write_str("none"),
+            CacheConfig::Redis {
+                url, signing_key, ..
+            } => {
+                let signed = if signing_key.is_some() {
+                    "signed"
+                } else {
+                    "unsigned"
+                };
+                write!(f, "redis at {url} (entries {signed})")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Memory => f.write_str("memory (the log lasts as long as the process)"),
+            StoreConfig::Postgres { url, owner_url, .. } => {
+                write!(f, "postgres at {url}")?;
+                match owner_url {
+                    Some(owner) => write!(f, " (schema owned by {owner})"),
+                    None => f.write_str(" (the same role owns the schema)"),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,9 +233,11 @@ impl Config {
     }
 
     /// Reads every variable through `lookup`, so tests need not touch the
-    /// process environment. A variable set to nothing counts as unset.
+    /// process environment. A variable set to nothing counts as unset, but
+    /// for the secrets: a key set to nothing is a mistake, never "no keys".
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let lookup = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let raw = &lookup;
+        let lookup = |name: &str| raw(name).filter(|value| !value.is_empty());
         let error = |variable: &'static str, problem: String| ConfigError { variable, problem };
         let required = |variable: &'static str, when: &str| {
             lookup(variable).ok_or_else(|| error(variable, format!("is required when {when}")))
@@ -175,9 +246,10 @@ impl Config {
             let Some(text) = lookup(setting.variable) else {
                 return Ok(setting.default);
             };
-            text.trim()
-                .parse::<u64>()
-                .ok()
+            // Digits only: no sign, no space, nothing a typo could hide in.
+            Some(text.as_str())
+                .filter(|text| text.bytes().all(|byte| byte.is_ascii_digit()))
+                .and_then(|text| text.parse::<u64>().ok())
                 .filter(|value| setting.range.contains(value))
                 .ok_or_else(|| {
                     error(
@@ -191,14 +263,28 @@ impl Config {
                     )
                 })
         };
+        let address = |variable: &'static str, text: String| -> Result<SocketAddr, ConfigError> {
+            text.parse().map_err(|_| {
+                error(
+                    variable,
+                    format!("'{text}' is not an address like {DEFAULT_ADDR}"),
+                )
+            })
+        };
 
-        let addr_text = lookup("CREDIT_DECISIONS_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-        let addr = addr_text.parse().map_err(|_| {
-            error(
-                "CREDIT_DECISIONS_ADDR",
-                format!("'{addr_text}' is not an address like {DEFAULT_ADDR}"),
-            )
-        })?;
+        let addr = address(
+            "CREDIT_DECISIONS_ADDR",
+            lookup("CREDIT_DECISIONS_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+        )?;
+        let operator_addr = lookup("CREDIT_DECISIONS_OPERATOR_ADDR")
+            .map(|text| address("CREDIT_DECISIONS_OPERATOR_ADDR", text))
+            .transpose()?;
+        if operator_addr.is_some_and(|operator| operator == addr && addr.port() != 0) {
+            return Err(error(
+                "CREDIT_DECISIONS_OPERATOR_ADDR",
+                "is the public address; give the operators an address of their own".to_owned(),
+            ));
+        }
 
         let cache = match lookup("CREDIT_DECISIONS_CACHE").as_deref() {
             None | Some("memory") => CacheConfig::Memory,
@@ -213,6 +299,16 @@ impl Config {
                     .unwrap_or_else(|| DEFAULT_REDIS_NAMESPACE.to_owned()),
                 timeout: Duration::from_millis(number(&CACHE_TIMEOUT_MS)?),
                 near_entries: number(&CACHE_NEAR_ENTRIES)? as usize,
+                signing_key: match raw(CACHE_SIGNING_KEY) {
+                    None => None,
+                    Some(key) if key.trim().is_empty() => {
+                        return Err(error(
+                            CACHE_SIGNING_KEY,
+                            "is set but holds no key".to_owned(),
+                        ));
+                    }
+                    Some(key) => Some(SigningKey::new(key)),
+                },
             },
             Some(other) => {
                 return Err(error(
@@ -234,6 +330,11 @@ impl Config {
                     )?,
                     &["postgres", "postgresql"],
                 )?,
+                owner_url: lookup(DATABASE_OWNER_URL)
+                    .map(|url| {
+                        url_with_scheme(DATABASE_OWNER_URL, url, &["postgres", "postgresql"])
+                    })
+                    .transpose()?,
                 retention_months: number(&LOG_RETENTION_MONTHS)? as u32,
                 timeout: Duration::from_millis(number(&LOG_TIMEOUT_MS)?),
                 pool_size: number(&DATABASE_POOL_SIZE)? as u32,
@@ -271,7 +372,39 @@ impl Config {
             }
         };
 
-        let api_keys = match lookup("CREDIT_DECISIONS_API_KEYS") {
+        // A setting of an adapter that is not selected is a mistake (a
+        // database URL without the PostgreSQL store would keep the log in
+        // memory, and lose it at the next restart): refused, never ignored.
+        let selected = [
+            (
+                matches!(cache, CacheConfig::Redis { .. }),
+                "CREDIT_DECISIONS_CACHE=redis",
+                REDIS_SETTINGS,
+            ),
+            (
+                !matches!(cache, CacheConfig::None),
+                "a cache (CREDIT_DECISIONS_CACHE memory or redis)",
+                CACHE_SETTINGS,
+            ),
+            (
+                matches!(store, StoreConfig::Postgres { .. }),
+                "CREDIT_DECISIONS_STORE=postgres",
+                POSTGRES_SETTINGS,
+            ),
+        ];
+        for (is_selected, when, variables) in selected {
+            if let Some(variable) = variables
+                .iter()
+                .find(|variable| !is_selected && lookup(variable).is_some())
+            {
+                return Err(error(
+                    variable,
+                    format!("applies only with {when}, which is not set"),
+                ));
+            }
+        }
+
+        let api_keys = match raw("CREDIT_DECISIONS_API_KEYS") {
             None => None,
             Some(text) => {
                 let keys: Vec<String> = text
@@ -283,7 +416,7 @@ impl Config {
                 if keys.is_empty() {
                     return Err(error(
                         "CREDIT_DECISIONS_API_KEYS",
-                        "holds no key".to_owned(),
+                        "is set but holds no key; unset it to serve without keys".to_owned(),
                     ));
                 }
                 Some(SecretKeys(keys))
@@ -303,6 +436,7 @@ impl Config {
 
         Ok(Config {
             addr,
+            operator_addr,
             cache,
             cache_ttl,
             store,
@@ -355,6 +489,7 @@ mod tests {
             config(&[]).unwrap(),
             Config {
                 addr: DEFAULT_ADDR.parse().unwrap(),
+                operator_addr: None,
                 cache: CacheConfig::Memory,
                 cache_ttl: Duration::from_secs(86_400),
                 store: StoreConfig::Memory,
@@ -394,6 +529,7 @@ mod tests {
         assert!(config(&[("CREDIT_DECISIONS_CACHE_TTL_SECS", "0")]).is_err());
         assert!(config(&[("CREDIT_DECISIONS_ADDR", "localhost")]).is_err());
         assert!(config(&[("CREDIT_DECISIONS_API_KEYS", " , ")]).is_err());
+        assert!(config(&[("CREDIT_DECISIONS_API_KEYS", "")]).is_err());
     }
 
     #[test]
@@ -437,10 +573,108 @@ mod tests {
         assert_eq!(
             config(&[
                 ("CREDIT_DECISIONS_CACHE", ""),
-                ("CREDIT_DECISIONS_API_KEYS", "")
+                ("CREDIT_DECISIONS_DATABASE_URL", ""),
             ]),
             config(&[])
         );
+    }
+
+    /// Keys set to nothing would serve without authentication: a mistake
+    /// that must stop the service, never open it.
+    #[test]
+    fn keys_set_to_nothing_are_refused() {
+        for keys in ["", " ", ",", " , "] {
+            let error = config(&[("CREDIT_DECISIONS_API_KEYS", keys)]).unwrap_err();
+            assert_eq!(error.variable, "CREDIT_DECISIONS_API_KEYS", "{keys:?}");
+        }
+        let error = config(&[
+            ("CREDIT_DECISIONS_CACHE", "redis"),
+            ("CREDIT_DECISIONS_REDIS_URL", "redis://127.0.0.1"),
+            ("CREDIT_DECISIONS_CACHE_SIGNING_KEY", ""),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "CREDIT_DECISIONS_CACHE_SIGNING_KEY");
+    }
+
+    /// A setting of an adapter that is not selected would be silently
+    /// ignored (a database URL with the memory store keeps the log in
+    /// memory): each stops the service, naming the variable.
+    #[test]
+    fn settings_of_an_adapter_not_selected_are_refused() {
+        for (variable, value) in [
+            ("CREDIT_DECISIONS_DATABASE_URL", "postgres://db/log"),
+            (
+                "CREDIT_DECISIONS_DATABASE_OWNER_URL",
+                "postgres://owner@db/log",
+            ),
+            ("CREDIT_DECISIONS_DATABASE_POOL_MODE", "transaction"),
+            ("CREDIT_DECISIONS_DATABASE_POOL_SIZE", "8"),
+            ("CREDIT_DECISIONS_LOG_RETENTION_MONTHS", "25"),
+            ("CREDIT_DECISIONS_LOG_TIMEOUT_MS", "100"),
+            ("CREDIT_DECISIONS_LOG_QUEUE_ROWS", "100"),
+            ("CREDIT_DECISIONS_LOG_GROUP_ROWS", "100"),
+            ("CREDIT_DECISIONS_LOG_WRITERS", "1"),
+            ("CREDIT_DECISIONS_REDIS_URL", "redis://127.0.0.1"),
+            ("CREDIT_DECISIONS_REDIS_NAMESPACE", "ns"),
+            ("CREDIT_DECISIONS_CACHE_TIMEOUT_MS", "abc"),
+            ("CREDIT_DECISIONS_CACHE_NEAR_ENTRIES", "10"),
+            ("CREDIT_DECISIONS_CACHE_SIGNING_KEY", "s3cret"),
+        ] {
+            let error = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(error.problem.contains("applies only with"), "{error}");
+            assert!(!error.to_string().contains("s3cret"), "{error}");
+        }
+        let error = config(&[
+            ("CREDIT_DECISIONS_CACHE", "none"),
+            ("CREDIT_DECISIONS_CACHE_TTL_SECS", "60"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.variable, "CREDIT_DECISIONS_CACHE_TTL_SECS");
+        // Selected, each is taken.
+        let both = config(&[
+            ("CREDIT_DECISIONS_CACHE", "redis"),
+            ("CREDIT_DECISIONS_REDIS_URL", "redis://127.0.0.1"),
+            ("CREDIT_DECISIONS_CACHE_SIGNING_KEY", "s3cret"),
+            ("CREDIT_DECISIONS_STORE", "postgres"),
+            ("CREDIT_DECISIONS_DATABASE_URL", "postgres://app@db/log"),
+            (
+                "CREDIT_DECISIONS_DATABASE_OWNER_URL",
+                "postgres://owner@db/log",
+            ),
+        ])
+        .unwrap();
+        assert!(matches!(
+            both.cache,
+            CacheConfig::Redis {
+                signing_key: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            both.store,
+            StoreConfig::Postgres {
+                owner_url: Some(_),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_operator_address_is_an_address_of_its_own() {
+        let operator = config(&[("CREDIT_DECISIONS_OPERATOR_ADDR", "127.0.0.1:9090")]).unwrap();
+        assert_eq!(
+            operator.operator_addr,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+        for (value, problem) in [
+            ("localhost", "'localhost' is not an address"),
+            ("127.0.0.1:8080", "is the public address"),
+        ] {
+            let error = config(&[("CREDIT_DECISIONS_OPERATOR_ADDR", value)]).unwrap_err();
+            assert_eq!(error.variable, "CREDIT_DECISIONS_OPERATOR_ADDR");
+            assert!(error.problem.contains(problem), "{error}");
+        }
     }
 
     #[test]
@@ -515,6 +749,8 @@ mod tests {
                 "60001",
             ),
         ] {
+            let spaced = format!(" {lowest}");
+            let signed = format!("+{lowest}");
             for bad in [
                 too_low,
                 too_high,
@@ -523,6 +759,10 @@ mod tests {
                 "-1",
                 "1.5",
                 "ten",
+                &spaced,
+                &signed,
+                "5 ",
+                "0x10",
             ] {
                 let error = with_redis_and_postgres(variable, bad).unwrap_err();
                 assert_eq!(error.variable, variable, "{variable}={bad}");
@@ -558,6 +798,36 @@ mod tests {
     }
 
     #[test]
+    fn the_start_up_line_names_the_adapters_without_a_password() {
+        let config = config(&[
+            ("CREDIT_DECISIONS_CACHE", "redis"),
+            (
+                "CREDIT_DECISIONS_REDIS_URL",
+                "redis://:r3dis-pw@cache:6379/2",
+            ),
+            ("CREDIT_DECISIONS_CACHE_SIGNING_KEY", "signing-s3cret"),
+            ("CREDIT_DECISIONS_STORE", "postgres"),
+            (
+                "CREDIT_DECISIONS_DATABASE_URL",
+                "postgres://app:pg-pw@db:5432/log",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.cache.to_string(),
+            "redis at redis://:***@cache:6379/2 (entries signed)"
+        );
+        assert_eq!(
+            config.store.to_string(),
+            "postgres at postgres://app:***@db:5432/log (the same role owns the schema)"
+        );
+        assert_eq!(
+            StoreConfig::Memory.to_string(),
+            "memory (the log lasts as long as the process)"
+        );
+    }
+
+    #[test]
     fn debug_output_holds_no_secret() {
         let config = config(&[
             ("CREDIT_DECISIONS_CACHE", "redis"),
@@ -567,11 +837,22 @@ mod tests {
                 "CREDIT_DECISIONS_DATABASE_URL",
                 "postgres://app:pg-pw@db/log",
             ),
+            (
+                "CREDIT_DECISIONS_DATABASE_OWNER_URL",
+                "postgres://owner:owner-pw@db/log",
+            ),
+            ("CREDIT_DECISIONS_CACHE_SIGNING_KEY", "signing-s3cret"),
             ("CREDIT_DECISIONS_API_KEYS", "key-alpha"),
         ])
         .unwrap();
         let shown = format!("{config:?}");
-        for secret in ["r3dis-pw", "pg-pw", "key-alpha"] {
+        for secret in [
+            "r3dis-pw",
+            "pg-pw",
+            "owner-pw",
+            "signing-s3cret",
+            "key-alpha",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }

@@ -117,7 +117,7 @@ fn psi_text(drift: &Drift) -> String {
             "{psi:.4} <span class=\"status {0}\">{0}</span>",
             drift.status.as_str()
         ),
-        None => "not measured: fewer than 100 decisions in the window".to_owned(),
+        None => "not measured, and the window's shares not shown: fewer than 100 decisions in the window".to_owned(),
     }
 }
 
@@ -204,7 +204,7 @@ fn score_chart(out: &mut String, score: &Drift) {
     let most = score
         .bins
         .iter()
-        .map(|bin| bin.expected.max(bin.actual))
+        .map(|bin| bin.expected.max(bin.actual.unwrap_or(0.0)))
         .fold(0.0, f64::max)
         .max(f64::EPSILON);
     let width = CHART_WIDTH / score.bins.len().max(1) as f64;
@@ -218,10 +218,12 @@ fn score_chart(out: &mut String, score: &Drift) {
     );
     for (k, bin) in score.bins.iter().enumerate() {
         let x = k as f64 * width;
-        for (offset, share, colour, whose) in [
-            (0.1, bin.expected, "#bab0ac", "training"),
-            (0.5, bin.actual, "#4e79a7", "window"),
-        ] {
+        // Under 100 decisions the window's shares are not shown.
+        let bars = [
+            Some((0.1, bin.expected, "#bab0ac", "training")),
+            bin.actual.map(|actual| (0.5, actual, "#4e79a7", "window")),
+        ];
+        for (offset, share, colour, whose) in bars.into_iter().flatten() {
             let height = CHART_HEIGHT * share / most;
             let _ = write!(
                 out,
@@ -265,7 +267,7 @@ fn drift_table(out: &mut String, report: &MonitoringReport) {
                     "{} {} → {}",
                     escape(&bin.bin),
                     percent(bin.expected),
-                    percent(bin.actual)
+                    bin.actual.map_or("—".to_owned(), percent)
                 )
             })
             .collect();

@@ -7,8 +7,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, HourlyTally, LogEntry, ModelInfo, Reason, Scorer, ScoringError,
-    StoreError, Verdict, Window,
+    DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow, ModelInfo, Reason, Scorer,
+    ScoringError, StoreError, Verdict,
 };
 
 use crate::metrics::Metrics;
@@ -86,7 +86,7 @@ impl DecisionStore for InstrumentedStore {
         self.count("list", result)
     }
 
-    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+    async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
         let result = self.inner.tally(window).await;
         self.count("tally", result)
     }

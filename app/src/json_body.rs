@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use domain::FieldError;
 
+use crate::connection::ConnectionPhase;
 use crate::problem::Problem;
 use crate::routes::BATCH_MAX;
 use crate::strict_json::{self, Limits, ParseError};
@@ -68,7 +69,14 @@ pub async fn read_object(
         .app_data::<web::Data<BodyTimeout>>()
         .map_or(Duration::from_secs(10), |timeout| timeout.0);
     let bytes = match tokio::time::timeout(timeout, payload.to_bytes_limited(limit)).await {
-        Err(_) => return Err(Problem::RequestTimeout { timeout }),
+        Err(_) => {
+            // The rest of the body is never read: the connection closes
+            // once the 408 is written, however the body was framed.
+            if let Some(connection) = ConnectionPhase::of(request) {
+                connection.close();
+            }
+            return Err(Problem::RequestTimeout { timeout });
+        }
         Ok(Ok(Ok(bytes))) => bytes,
         Ok(Ok(Err(error))) => {
             return Err(Problem::MalformedBody(format!(

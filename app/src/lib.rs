@@ -5,6 +5,7 @@
 mod auth;
 mod cache_breaker;
 pub mod config;
+mod connection;
 mod dashboard;
 mod instrumented;
 mod json_body;
@@ -13,6 +14,7 @@ mod observe;
 pub mod openapi;
 pub mod per_worker;
 pub mod problem;
+mod reports;
 mod routes;
 pub mod schemas;
 pub mod secrets;
@@ -21,7 +23,7 @@ mod strict_json;
 pub mod telemetry;
 mod wiring;
 
-pub use actix_web::dev::ServerHandle;
+pub use actix_server::ServerHandle;
 pub use config::Config;
 pub use per_worker::PerWorker;
 pub use routes::BATCH_MAX;

@@ -46,7 +46,22 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(addr = %server.addr(), "serving credit decisions");
+    let operators = server
+        .operator_addr()
+        .map_or("the public address".to_owned(), |addr| addr.to_string());
+    let model = match &config.model {
+        None => format!("{} (built in)", server.model_version()),
+        Some(path) => format!("{} ({})", server.model_version(), path.display()),
+    };
+    tracing::info!(
+        addr = %server.addr(),
+        metrics_and_dashboard_on = %operators,
+        cache = %config.cache,
+        log = %config.store,
+        model,
+        api_keys = if config.api_keys.is_some() { "required" } else { "off: anyone may call" },
+        "serving credit decisions"
+    );
     match server.run_until_stopped().await {
         Ok(()) => {
             tracing::info!("stopped");

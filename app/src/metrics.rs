@@ -6,8 +6,8 @@
 //! instrumented ports), batch sizes.
 
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -18,6 +18,7 @@ pub struct Metrics {
     pub cache_lookups: IntCounterVec,
     pub cache_errors: IntCounterVec,
     pub cache_skipped: IntCounterVec,
+    pub cache_refused: IntCounter,
     pub store_errors: IntCounterVec,
     pub scoring_duration: Histogram,
     pub batch_size: Histogram,
@@ -61,6 +62,16 @@ impl Metrics {
             "Cache calls not made: the circuit breaker is open after a failure.",
             &["operation"],
         );
+        let cache_refused = IntCounter::new(
+            "cache_refused_total",
+            "Cache entries found but not served: not a verdict the model could have given the \
+             application, unreadable, or without a valid signature. Each is scored again and \
+             overwritten, and counts as a miss in cache_lookups_total.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(cache_refused.clone()))
+            .expect("unique metric");
         let store_errors = counter(
             "store_errors_total",
             "Decision log calls that failed.",
@@ -123,6 +134,7 @@ impl Metrics {
             cache_lookups,
             cache_errors,
             cache_skipped,
+            cache_refused,
             store_errors,
             scoring_duration,
             batch_size,
@@ -140,6 +152,10 @@ impl Metrics {
         match served.cache {
             domain::CacheStatus::Hit => self.cache_lookups.with_label_values(&["hit"]).inc(),
             domain::CacheStatus::Miss => self.cache_lookups.with_label_values(&["miss"]).inc(),
+            domain::CacheStatus::Refused => {
+                self.cache_lookups.with_label_values(&["miss"]).inc();
+                self.cache_refused.inc();
+            }
             domain::CacheStatus::Off => {}
         }
     }

@@ -14,6 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use tracing::Instrument;
 
+use crate::connection::ConnectionPhase;
 use crate::metrics::Metrics;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -57,6 +58,11 @@ pub async fn observe(
         .unwrap_or_else(|| "unmatched".to_owned());
 
     // Whatever is logged while serving (a 503's reason, say) carries the id.
+    // The connection's bounds: none on this request's head from now (the
+    // handlers bound its body), the next head's from its answer on, however
+    // this one ends.
+    let _in_request = ConnectionPhase::of(request.request()).map(InRequest::start);
+
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = next.call(request).instrument(span).await?;
 
@@ -98,4 +104,20 @@ pub async fn observe(
         ),
     }
     Ok(response)
+}
+
+/// A request being served on its connection, until dropped.
+struct InRequest(ConnectionPhase);
+
+impl InRequest {
+    fn start(phase: ConnectionPhase) -> Self {
+        phase.request_started();
+        Self(phase)
+    }
+}
+
+impl Drop for InRequest {
+    fn drop(&mut self) {
+        self.0.request_answered();
+    }
 }

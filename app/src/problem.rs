@@ -9,11 +9,15 @@ use actix_web::{HttpResponse, ResponseError};
 use domain::FieldError;
 use serde::Serialize;
 
+use crate::reports::REPORTS_AT_ONCE;
+
 /// Where problem types are documented.
 const TYPE_BASE: &str = "https://credit-decisions.dev/problems/";
 
 /// Seconds a client should wait before retrying when a backend is down.
 pub const RETRY_AFTER_SECS: u32 = 5;
+/// Seconds to wait before asking again for a monitoring report.
+pub const REPORT_RETRY_AFTER_SECS: u32 = 1;
 
 /// The most field errors one answer lists; the detail counts the rest. A
 /// batch of 1,000 bad applications is a few KiB of answer, not megabytes.
@@ -60,6 +64,15 @@ pub enum Problem {
     MalformedBody(String),
     #[error("a valid bearer key is required")]
     Unauthorized,
+    /// A page a browser asks for: the key may come as HTTP Basic's password.
+    #[error(
+        "a valid key is required, as a bearer token or as the password of HTTP Basic authentication"
+    )]
+    UnauthorizedPage,
+    #[error(
+        "{REPORTS_AT_ONCE} monitoring reports are being computed; retry in {REPORT_RETRY_AFTER_SECS} second"
+    )]
+    TooManyReports,
     #[error("{0}")]
     NotFound(String),
     #[error("{method} is not allowed here; allowed: {allowed}")]
@@ -118,7 +131,8 @@ impl Problem {
     fn kind_and_title(&self) -> (&'static str, &str) {
         match self {
             Problem::MalformedBody(_) => ("malformed-body", "Malformed body"),
-            Problem::Unauthorized => ("unauthorized", "Unauthorized"),
+            Problem::Unauthorized | Problem::UnauthorizedPage => ("unauthorized", "Unauthorized"),
+            Problem::TooManyReports => ("too-many-reports", "Too many reports at once"),
             Problem::NotFound(_) => ("not-found", "Not found"),
             Problem::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Problem::PayloadTooLarge { .. } => ("payload-too-large", "Body too large"),
@@ -152,7 +166,8 @@ impl ResponseError for Problem {
     fn status_code(&self) -> StatusCode {
         match self {
             Problem::MalformedBody(_) => StatusCode::BAD_REQUEST,
-            Problem::Unauthorized => StatusCode::UNAUTHORIZED,
+            Problem::Unauthorized | Problem::UnauthorizedPage => StatusCode::UNAUTHORIZED,
+            Problem::TooManyReports => StatusCode::TOO_MANY_REQUESTS,
             Problem::NotFound(_) => StatusCode::NOT_FOUND,
             Problem::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Problem::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -190,6 +205,16 @@ impl ResponseError for Problem {
             }
             Problem::Unauthorized => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            // So that a browser asks for the key.
+            Problem::UnauthorizedPage => {
+                response.insert_header((
+                    "WWW-Authenticate",
+                    r#"Basic realm="credit-decisions monitoring", charset="UTF-8""#,
+                ));
+            }
+            Problem::TooManyReports => {
+                response.insert_header((RETRY_AFTER, REPORT_RETRY_AFTER_SECS.to_string()));
             }
             // The rest of a stalled body is never read: the connection ends.
             Problem::RequestTimeout { .. } => {

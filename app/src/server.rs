@@ -1,25 +1,39 @@
 //! The HTTP server: the decision flow over the adapters, served by actix-web
 //! with the middleware every request passes (request log, API keys).
+//!
+//! It is assembled from actix-web's parts rather than `HttpServer`, so that
+//! each accepted socket is read through a [`BoundedStream`]: the bounds of
+//! a request's head hold for every request on a connection, not only the
+//! first (see `connection.rs`). Open connections are bounded too, below the
+//! process's descriptor limit (raised to its hard limit at start-up), so a
+//! flood of held sockets queues in the listen backlog instead of failing
+//! `accept` for everyone, and is cut by the head bound within seconds.
 
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use actix_web::dev::{Server as ActixServer, ServerHandle};
+use actix_http::HttpService;
+use actix_server::{Server as ActixServer, ServerHandle};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::AppConfig;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, web};
 use domain::{DecisionCache, DecisionFlow, DecisionStore};
 
 use crate::auth::ApiKeys;
 use crate::cache_breaker::CacheBreaker;
 use crate::config::Config;
+use crate::connection::{self, BoundedStream, FIRST_HEAD_WITHIN, KEEP_ALIVE};
 use crate::instrumented::{InstrumentedCache, InstrumentedScorer, InstrumentedStore};
 use crate::json_body::{BodyTimeout, LargeBodies};
 use crate::metrics::Metrics;
 use crate::observe;
 use crate::openapi;
 use crate::per_worker::PerWorker;
+use crate::reports::Reports;
 use crate::routes;
 use crate::routes::docs::OpenApiJson;
 use crate::wiring::{Adapters, Closer, StartupError};
@@ -30,7 +44,17 @@ pub(crate) static WORKERS: LazyLock<NonZeroUsize> =
     LazyLock::new(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
 
 /// How long closing one backend may take at shutdown.
-const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the requests in flight have to finish at shutdown.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// After answering a request whose body it did not read to the end, how
+/// long the server reads and discards the rest before closing.
+const DISCONNECT_WITHIN: Duration = Duration::from_secs(1);
+/// Connections waiting to be accepted while every worker is full.
+const BACKLOG: u32 = 2048;
+/// Descriptors kept for what is not a client connection: the backends'
+/// connections, the model and card files, the listeners.
+const DESCRIPTORS_KEPT: u64 = 256;
 
 /// How the server is run, beyond its adapters.
 #[derive(Debug, Clone)]
@@ -39,6 +63,12 @@ pub struct ServeOptions {
     pub api_keys: Option<Vec<String>>,
     /// The longest a request body may take to arrive (408 past it).
     pub body_timeout: Duration,
+    /// Where `/metrics` and `/monitoring` are served instead of the public
+    /// address, when set.
+    pub operator_addr: Option<SocketAddr>,
+    /// Client connections open at once, in the whole process; `None` sizes
+    /// it from the descriptor limit.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for ServeOptions {
@@ -46,6 +76,8 @@ impl Default for ServeOptions {
         Self {
             api_keys: None,
             body_timeout: Duration::from_secs(10),
+            operator_addr: None,
+            max_connections: None,
         }
     }
 }
@@ -53,6 +85,8 @@ impl Default for ServeOptions {
 /// The HTTP server, bound and not yet running.
 pub struct Server {
     addr: SocketAddr,
+    operator_addr: Option<SocketAddr>,
+    model_version: String,
     server: ActixServer,
     closers: Vec<Closer>,
 }
@@ -63,6 +97,8 @@ impl Server {
         let options = ServeOptions {
             api_keys: config.api_keys.clone().map(|keys| keys.0),
             body_timeout: config.body_timeout,
+            operator_addr: config.operator_addr,
+            max_connections: None,
         };
         Self::build_with(config.addr, adapters, options)
     }
@@ -73,11 +109,17 @@ impl Server {
         adapters: Adapters,
         options: ServeOptions,
     ) -> Result<Self, StartupError> {
-        let listener =
-            TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartupError::Listen { addr, source })?;
+        let bind = |addr: SocketAddr| {
+            let listener =
+                TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| StartupError::Listen { addr, source })?;
+            Ok::<_, StartupError>((listener, bound))
+        };
+        let (listener, addr) = bind(addr)?;
+        let operator = options.operator_addr.map(bind).transpose()?;
+        let operator_addr = operator.as_ref().map(|(_, bound)| *bound);
         let metrics = Arc::new(Metrics::new());
         // Measured as the flow sees it; the breaker spares a cache that is
         // down the calls it would only fail.
@@ -99,50 +141,94 @@ impl Server {
                 }) as Arc<dyn DecisionStore>
             })
         };
+        let model_version = adapters.scorer.model().version.clone();
         let scorer = Arc::new(InstrumentedScorer {
             inner: adapters.scorer,
             metrics: metrics.clone(),
         });
-        let names = web::Data::new(adapters.names);
-        let metrics = web::Data::from(metrics);
-        let api_keys = web::Data::new(ApiKeys::new(options.api_keys.as_deref()));
-        let document = web::Data::new(OpenApiJson(openapi::document_json()));
-        let body_timeout = web::Data::new(BodyTimeout(options.body_timeout));
-        let large_bodies = web::Data::new(LargeBodies::default());
-        let server = HttpServer::new(move || {
-            // Run on each worker's thread as it starts: its flow, on its own
-            // handles of the backends.
-            let flow = web::Data::new(DecisionFlow::new(
+        let shared = Shared {
+            names: web::Data::new(adapters.names),
+            metrics: web::Data::from(metrics),
+            api_keys: web::Data::new(ApiKeys::new(options.api_keys.as_deref())),
+            document: web::Data::new(OpenApiJson(openapi::document_json())),
+            body_timeout: web::Data::new(BodyTimeout(options.body_timeout)),
+            large_bodies: web::Data::new(LargeBodies::default()),
+            reports: web::Data::new(Reports::default()),
+        };
+        // Run on each worker's thread as it starts: its flow, on its own
+        // handles of the backends.
+        let flow = move || {
+            web::Data::new(DecisionFlow::new(
                 cache.as_ref().map(PerWorker::get),
                 store.get(),
                 scorer.clone(),
-            ));
-            App::new()
-                .app_data(flow)
-                .app_data(names.clone())
-                .app_data(metrics.clone())
-                .app_data(api_keys.clone())
-                .app_data(document.clone())
-                .app_data(body_timeout.clone())
-                .app_data(large_bodies.clone())
-                .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
-                // Every request is observed, the refused ones too.
-                .wrap(from_fn(observe::observe))
-        })
-        .workers(WORKERS.get())
-        .listen(listener)
-        .map_err(|source| StartupError::Listen { addr, source })?
-        .run();
+            ))
+        };
+        let workers = WORKERS.get();
+        let max_connections = options
+            .max_connections
+            .unwrap_or_else(connections_the_descriptors_allow);
+        // actix-server counts per worker.
+        let per_worker = max_connections.div_ceil(workers).max(1);
+        let mut builder = ActixServer::build()
+            .workers(workers)
+            .backlog(BACKLOG)
+            .max_concurrent_connections(per_worker)
+            .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+        let draining = builder.graceful_shutdown_signal();
+        let public = {
+            let (shared, flow, draining) = (shared.clone(), flow.clone(), draining.clone());
+            move || {
+                connection::set_worker_capacity(per_worker);
+                let app = shared
+                    .app(flow())
+                    .configure(|config| routes::configure_public(config, operator_addr.is_some()))
+                    .default_service(web::to(routes::not_found))
+                    // Every request is observed, the refused ones too.
+                    .wrap(from_fn(observe::observe));
+                bounded_http(app, draining.clone())
+            }
+        };
+        builder = builder
+            .listen("public", listener, public)
+            .map_err(|source| StartupError::Listen { addr, source })?;
+        if let Some((listener, operator_addr)) = operator {
+            let operator = move || {
+                let app = shared
+                    .app(flow())
+                    .configure(routes::configure_operator)
+                    .default_service(web::to(routes::not_found))
+                    .wrap(from_fn(observe::observe));
+                bounded_http(app, draining.clone())
+            };
+            builder = builder
+                .listen("operator", listener, operator)
+                .map_err(|source| StartupError::Listen {
+                    addr: operator_addr,
+                    source,
+                })?;
+        }
         Ok(Self {
             addr,
-            server,
+            operator_addr,
+            model_version,
+            server: builder.run(),
             closers: adapters.closers,
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The version of the model the server decides with.
+    pub fn model_version(&self) -> &str {
+        &self.model_version
+    }
+
+    /// The operators' address, when they have one.
+    pub fn operator_addr(&self) -> Option<SocketAddr> {
+        self.operator_addr
     }
 
     /// A handle to stop the server gracefully.
@@ -162,4 +248,100 @@ impl Server {
         }
         result
     }
+}
+
+/// What every worker's app shares, made once.
+#[derive(Clone)]
+struct Shared {
+    names: web::Data<crate::routes::health::BackendNames>,
+    metrics: web::Data<Metrics>,
+    api_keys: web::Data<ApiKeys>,
+    document: web::Data<OpenApiJson>,
+    body_timeout: web::Data<BodyTimeout>,
+    large_bodies: web::Data<LargeBodies>,
+    reports: web::Data<Reports>,
+}
+
+impl Shared {
+    fn app(
+        &self,
+        flow: web::Data<DecisionFlow>,
+    ) -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        > + use<>,
+    > {
+        App::new()
+            .app_data(flow)
+            .app_data(self.names.clone())
+            .app_data(self.metrics.clone())
+            .app_data(self.api_keys.clone())
+            .app_data(self.document.clone())
+            .app_data(self.body_timeout.clone())
+            .app_data(self.large_bodies.clone())
+            .app_data(self.reports.clone())
+    }
+}
+
+/// HTTP/1 over each accepted socket, read through a [`BoundedStream`] whose
+/// phase the app's requests see as connection data.
+fn bounded_http<F, B>(
+    app: App<F>,
+    draining: actix_server::GracefulShutdownSignal,
+) -> impl actix_service::ServiceFactory<
+    TcpStream,
+    Config = (),
+    Response = (),
+    Error = actix_http::error::DispatchError,
+    InitError = (),
+>
+where
+    F: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    let http = HttpService::build()
+        .keep_alive(KEEP_ALIVE)
+        .client_request_timeout(FIRST_HEAD_WITHIN)
+        .client_disconnect_timeout(DISCONNECT_WITHIN)
+        .graceful_shutdown_signal(move || {
+            let draining = draining.clone();
+            async move { draining.notified().await }
+        })
+        .on_connect_ext(|stream: &BoundedStream, data| {
+            data.insert(stream.phase());
+        })
+        .h1(map_config(
+            app.into_factory()
+                .map_err(|error: actix_web::Error| error.error_response()),
+            |_| AppConfig::default(),
+        ));
+    fn_service(|socket: TcpStream| async move {
+        let stream = BoundedStream::new(socket);
+        let peer = stream.peer_addr().ok();
+        Ok((stream, peer))
+    })
+    .and_then(http)
+}
+
+/// Client connections the process can hold: its descriptor limit, raised
+/// to the hard limit, less what the backends and files need.
+fn connections_the_descriptors_allow() -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "the descriptor limit cannot be read; assuming 1024");
+            1024
+        }
+    };
+    limit.saturating_sub(DESCRIPTORS_KEPT).max(16) as usize
 }

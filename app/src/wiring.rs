@@ -69,6 +69,7 @@ impl Adapters {
                 namespace,
                 timeout,
                 near_entries,
+                signing_key,
             } => {
                 let settings = RedisCacheSettings {
                     url: url.expose().to_owned(),
@@ -76,6 +77,7 @@ impl Adapters {
                     ttl: config.cache_ttl,
                     timeout: *timeout,
                     near_entries: *near_entries,
+                    signing_key: signing_key.clone(),
                 };
                 let cache = Arc::new(
                     RedisDecisionCache::connect(settings)
@@ -99,6 +101,7 @@ impl Adapters {
             ),
             StoreConfig::Postgres {
                 url,
+                owner_url,
                 retention_months,
                 timeout,
                 pool_size,
@@ -117,11 +120,18 @@ impl Adapters {
                         max_group_rows: *group_rows,
                         writers: *writers,
                     },
+                    owner_url: owner_url.as_ref().map(|owner| owner.expose().to_owned()),
                     ..PostgresLogSettings::new(url.expose())
+                };
+                let scrub = |error: String| {
+                    let error = url.scrub(&error);
+                    owner_url
+                        .as_ref()
+                        .map_or(error.clone(), |owner| owner.scrub(&error))
                 };
                 let store = PostgresDecisionLog::connect(&settings)
                     .await
-                    .map_err(|error| StartupError::Postgres(url.scrub(&error)))?;
+                    .map_err(|error| StartupError::Postgres(scrub(error)))?;
                 let closing = store.clone();
                 closers.push(Box::new(move || {
                     Box::pin(async move { closing.close().await })

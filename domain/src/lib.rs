@@ -9,6 +9,7 @@ pub mod cache_key;
 pub mod decision;
 pub mod fields;
 pub mod flow;
+pub mod model;
 pub mod monitoring;
 pub mod ports;
 
@@ -24,8 +25,9 @@ pub use decision::{
     Verdict,
 };
 pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Served};
-pub use monitoring::{Baseline, Cells, HourlyTally, MonitoringReport, Tally, Window};
+pub use model::{ModelInfo, ReasonRules, UntrustedVerdict};
+pub use monitoring::{Baseline, Cells, HourlyTally, MinuteWindow, MonitoringReport, Tally, Window};
 pub use ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, ModelInfo, Scorer,
-    ScoringError, StoreError,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, Scorer, ScoringError,
+    StoreError,
 };

@@ -30,9 +30,9 @@
 //!     record exists.
 //!   - Records read back equal what was appended.
 //!   - `tally` adds up the [`Cells`] of every entry whose `created_at` is in
-//!     the window, by hour and model version, whatever its age: the same
-//!     sums a scan of the log would give, in time that does not grow with
-//!     the number of rows.
+//!     the window (whole minutes), by hour and model version, whatever its
+//!     age: the same sums a scan of the log would give, in time that does
+//!     not grow with the number of rows.
 //! - **[`Scorer`]** is pure computation: one probability of default per
 //!   application, in order, or a [`ScoringError`] (the client gets 503);
 //!   `explain` gives a declined application's reasons from the same model.
@@ -51,7 +51,8 @@ use thiserror::Error;
 use crate::application::Application;
 use crate::cache_key::CacheKey;
 use crate::decision::{DecisionId, DecisionPage, DecisionRecord, Reason, Verdict};
-use crate::monitoring::{Baseline, Cells, HourlyTally, Window};
+use crate::model::ModelInfo;
+use crate::monitoring::{Cells, HourlyTally, MinuteWindow};
 
 #[derive(Debug, Error)]
 pub enum CacheError {
@@ -117,7 +118,7 @@ pub trait DecisionStore: Send + Sync {
     ) -> Result<DecisionPage, StoreError>;
     /// The cells of the decisions logged in the window, added up by hour
     /// and model version.
-    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError>;
+    async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError>;
     /// Whether the log answers at all (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -125,18 +126,6 @@ pub trait DecisionStore: Send + Sync {
 #[derive(Debug, Error)]
 #[error("the model could not score: {0}")]
 pub struct ScoringError(pub String);
-
-/// What the service tells about the model it serves.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelInfo {
-    pub version: String,
-    /// Applications with a probability of default below it are approved.
-    pub threshold: f32,
-    /// The model card, served as it is.
-    pub card: serde_json::Value,
-    /// The training population, from the card, for monitoring.
-    pub baseline: Baseline,
-}
 
 /// The credit model. Scoring is pure computation in microseconds, so it is
 /// a plain function rather than an async one.

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use domain::{
     Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LogEntry,
-    StoreError, Tally, Window,
+    MinuteWindow, StoreError, Tally,
 };
 
 #[derive(Default)]
@@ -53,7 +53,7 @@ impl DecisionStore for MemoryDecisionLog {
 
     /// Adds up the cells of every record in the window: a scan, which is
     /// fine for a log that lives in one process's memory.
-    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+    async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
         let log = self.log.lock().expect("log lock poisoned");
         let counted = log
             .records

@@ -102,7 +102,7 @@ impl OnnxScorer {
             .map_err(invalid_card)?
             .try_into()
             .expect("the card has one feature per input, checked at parse");
-        let of_feature = parsed
+        let of_feature: Vec<Reason> = parsed
             .features
             .iter()
             .map(|feature| {
@@ -115,6 +115,7 @@ impl OnnxScorer {
             })
             .collect();
         let baseline = parsed.baseline().map_err(invalid_card)?;
+        let rules = parsed.reasons.expect("checked at parse");
         let scorer = Self {
             plan,
             info: ModelInfo {
@@ -122,11 +123,16 @@ impl OnnxScorer {
                 threshold: parsed.threshold,
                 card: card_json,
                 baseline,
+                reasons: domain::ReasonRules {
+                    of_field: of_feature.clone(),
+                    at_most: rules.at_most,
+                    age_never_a_reason_from: rules.age_never_a_reason_from,
+                },
             },
             reasons: Arc::new(Reasons {
                 references,
                 of_feature,
-                rules: parsed.reasons.expect("checked at parse"),
+                rules,
                 age: Application::FIELDS
                     .iter()
                     .position(|field| field.name == "age_years")
@@ -317,15 +323,25 @@ pub const MODEL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// The largest card read.
 pub const CARD_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
 
-/// The bytes of a regular file of at most `limit` bytes. A device, a pipe or
-/// a directory (`/dev/zero`, say) is refused before a byte is read, and a
-/// file that grows past the limit while read is refused at the limit.
+/// The bytes of a regular file of at most `limit` bytes. A device, a pipe,
+/// a socket or a directory (`/dev/zero`, say) is refused before a byte is
+/// read, and a file that grows past the limit while read is refused at the
+/// limit.
+///
+/// The file's type is looked at before it is opened: opening a FIFO blocks
+/// until a writer comes, which may be never. It is opened without blocking
+/// too, and looked at again once open, in case the path changed in between.
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|error| error.to_string())?;
+    let not_regular = || "it is not a regular file".to_owned();
+    let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    let file = open_without_blocking(path).map_err(|error| error.to_string())?;
     let metadata = file.metadata().map_err(|error| error.to_string())?;
     if !metadata.is_file() {
-        return Err("it is not a regular file".to_owned());
+        return Err(not_regular());
     }
     if metadata.len() > limit {
         return Err(format!(
@@ -341,6 +357,20 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
         return Err(format!("it has more than {limit} bytes"));
     }
     Ok(bytes)
+}
+
+#[cfg(unix)]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
 }
 
 fn card_path_for(model: &Path) -> PathBuf {
@@ -378,6 +408,26 @@ mod tests {
             "cannot read the model /dev/zero: it is not a regular file"
         );
         assert!(OnnxScorer::from_path(Path::new("/tmp")).is_err());
+    }
+
+    /// Opening a FIFO blocks until a writer comes: it is refused without
+    /// being opened.
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("model.onnx");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let Err(error) = OnnxScorer::from_path(&fifo) else {
+            panic!("a FIFO loaded as a model");
+        };
+        assert!(
+            error.to_string().ends_with("it is not a regular file"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -168,11 +168,6 @@ impl Connection {
         .await
     }
 
-    /// Whether a connection of the pool reaches the server and answers.
-    pub(crate) async fn ping(&self) -> Result<(), DbErr> {
-        self.on_a_live_connection(|| self.db.ping()).await
-    }
-
     /// Runs `attempt`, which only reads, again while it fails on a broken
     /// connection: at most once for each connection idle in the pool, and
     /// once more on a new one.

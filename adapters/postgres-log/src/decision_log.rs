@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
     CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, DecisionStore,
-    HourlyTally, LogEntry, Source, StoreError, Window,
+    HourlyTally, LogEntry, MinuteWindow, Source, StoreError,
 };
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 use sea_orm_migration::MigratorTrait;
@@ -16,14 +16,20 @@ use tokio::task::AbortHandle;
 
 use crate::connection::{Connection, PoolMode};
 use crate::group_commit::{Commit, GroupCommit, GroupSettings};
-use crate::migration::Migrator;
+use crate::migration::{self, Migrator};
 use crate::partitions;
 use crate::tally;
 use crate::writer::WriterConnection;
 
 #[derive(Debug, Clone)]
 pub struct PostgresLogSettings {
+    /// The role the service serves with: it writes and reads decisions.
     pub url: String,
+    /// The role that owns the log's schema, when another: migrations,
+    /// partition upkeep, retention and the tallies' fold run as it, and the
+    /// serving role is granted what serving needs and nothing more. `None`:
+    /// one role does both.
+    pub owner_url: Option<String>,
     pub max_connections: u32,
     /// The longest a request waits for a connection before the log counts as
     /// unavailable (503) rather than hanging.
@@ -48,6 +54,7 @@ impl PostgresLogSettings {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            owner_url: None,
             max_connections: 16,
             acquire_timeout: Duration::from_secs(2),
             commit_timeout: Duration::from_secs(5),
@@ -66,11 +73,21 @@ impl PostgresLogSettings {
 /// How often partitions are made ahead and old ones dropped.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Monitoring reports computed at once: each on a connection of this pool,
+/// never on the ones decisions are logged and read with.
+pub const REPORT_CONNECTIONS: u32 = 2;
+
 #[derive(Clone)]
 pub struct PostgresDecisionLog {
     connection: Connection,
+    /// The reports' own connections.
+    reports: Connection,
+    /// The longest a request waits for its rows to be committed, and for
+    /// any read: a stalled server never answers, nor applies its own bound.
     commit_timeout: Duration,
     group: Arc<GroupCommit>,
+    /// Made to run partition upkeep now (a missing month was seen).
+    upkeep_now: Arc<tokio::sync::Notify>,
     maintenance: AbortHandle,
     folding: AbortHandle,
 }
@@ -82,32 +99,56 @@ const RECORD_COLUMNS: &str =
 impl PostgresDecisionLog {
     /// Connects, brings the schema up to date (migrating an earlier release's
     /// table in place), makes the partitions ahead and drops those past
-    /// retention, and keeps doing so every hour.
+    /// retention, and keeps doing so every hour; all of it as the owner
+    /// when one is configured, who grants the serving role what it needs.
     pub async fn connect(settings: &PostgresLogSettings) -> Result<Self, String> {
-        migrate(settings).await?;
-        let connection = Connection::open(
-            &settings.url,
-            settings.pool_mode,
-            settings.max_connections,
-            settings.acquire_timeout,
-            settings.commit_timeout,
-        )
-        .await
-        .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
-        maintain_partitions(&connection, settings.retention_months)
+        let open = |url: String, max_connections: u32| {
+            let settings = settings.clone();
+            async move {
+                Connection::open(
+                    &url,
+                    settings.pool_mode,
+                    max_connections,
+                    settings.acquire_timeout,
+                    settings.commit_timeout,
+                )
+                .await
+            }
+        };
+        let cannot_connect = |error: DbErr| format!("cannot connect to PostgreSQL: {error}");
+        let connection = open(settings.url.clone(), settings.max_connections)
+            .await
+            .map_err(cannot_connect)?;
+        let serving_role = match &settings.owner_url {
+            None => None,
+            Some(_) => Some(current_user(&connection).await.map_err(cannot_connect)?),
+        };
+        migrate(settings, serving_role.as_deref()).await?;
+        let upkeep = match &settings.owner_url {
+            None => connection.clone(),
+            Some(owner_url) => open(owner_url.clone(), 2).await.map_err(cannot_connect)?,
+        };
+        let reports = open(settings.url.clone(), REPORT_CONNECTIONS)
+            .await
+            .map_err(cannot_connect)?;
+        maintain_partitions(&upkeep, settings.retention_months)
             .await
             .map_err(|error| format!("cannot prepare the decision log's partitions: {error}"))?;
+        let upkeep_now = Arc::new(tokio::sync::Notify::new());
         let maintenance = tokio::spawn(keep_partitions(
-            connection.clone(),
+            upkeep.clone(),
             settings.retention_months,
+            upkeep_now.clone(),
         ));
-        let folding = tokio::spawn(keep_folding(connection.clone(), settings.fold_every));
+        let folding = tokio::spawn(keep_folding(upkeep, settings.fold_every));
         let commit = committing(&connection, settings.commit_timeout, settings.group.writers);
         let group = GroupCommit::start(settings.group, commit);
         Ok(Self {
             connection,
+            reports,
             commit_timeout: settings.commit_timeout,
             group: Arc::new(group),
+            upkeep_now,
             maintenance: maintenance.abort_handle(),
             folding: folding.abort_handle(),
         })
@@ -150,14 +191,23 @@ impl PostgresDecisionLog {
     }
 
     async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, StoreError> {
-        self.connection
-            .query(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                sql,
-                values,
-            ))
-            .await
-            .map_err(unavailable)
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+        self.bounded(self.connection.query(statement)).await
+    }
+
+    /// A read bounded as a commit is: past the bound the log counts as
+    /// unavailable (503), whatever the server does.
+    async fn bounded<T>(
+        &self,
+        read: impl Future<Output = Result<T, DbErr>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.commit_timeout, read).await {
+            Ok(outcome) => outcome.map_err(unavailable),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "PostgreSQL did not answer within {} ms",
+                self.commit_timeout.as_millis()
+            ))),
+        }
     }
 }
 
@@ -179,11 +229,11 @@ fn committing(connection: &Connection, commit_timeout: Duration, writers: usize)
 /// bound. Replicas starting together take turns on an advisory lock; the
 /// later ones find the work done. One transaction also keeps the migration
 /// on one server connection behind a transaction pooler.
-async fn migrate(settings: &PostgresLogSettings) -> Result<(), String> {
+async fn migrate(settings: &PostgresLogSettings, serving_role: Option<&str>) -> Result<(), String> {
     let failed = |error: DbErr| format!("cannot migrate the decision log: {error}");
     // No statement bound (zero): the migration takes what it takes.
     let admin = Connection::open(
-        &settings.url,
+        settings.owner_url.as_deref().unwrap_or(&settings.url),
         settings.pool_mode,
         1,
         settings.acquire_timeout,
@@ -197,6 +247,12 @@ async fn migrate(settings: &PostgresLogSettings) -> Result<(), String> {
         .await
         .map_err(failed)?;
     Migrator::up(&transaction, None).await.map_err(failed)?;
+    if let Some(role) = serving_role {
+        transaction
+            .execute_unprepared(&migration::grants_to(role))
+            .await
+            .map_err(failed)?;
+    }
     transaction.commit().await.map_err(failed)?;
     let _ = admin.db.close().await;
     Ok(())
@@ -211,11 +267,19 @@ async fn maintain_partitions(connection: &Connection, retention_months: u32) -> 
         .map(|_| ())
 }
 
-async fn keep_partitions(connection: Connection, retention_months: u32) {
+/// The partitions' upkeep, every hour and whenever a missing month is seen.
+async fn keep_partitions(
+    connection: Connection,
+    retention_months: u32,
+    now: Arc<tokio::sync::Notify>,
+) {
     let mut every = tokio::time::interval(MAINTENANCE_EVERY);
     every.tick().await;
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            () = now.notified() => {}
+        }
         if let Err(error) = maintain_partitions(&connection, retention_months).await {
             tracing::warn!(%error, "decision log partition maintenance failed; retrying in an hour");
         }
@@ -234,6 +298,19 @@ async fn keep_folding(connection: Connection, period: Duration) {
             tracing::warn!(%error, "monitoring tallies not folded; retrying");
         }
     }
+}
+
+/// The role a connection serves as.
+async fn current_user(connection: &Connection) -> Result<String, DbErr> {
+    let rows = connection
+        .query(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_user::text AS role",
+        ))
+        .await?;
+    rows.first()
+        .ok_or_else(|| DbErr::Custom("no current user".to_owned()))?
+        .try_get("", "role")
 }
 
 pub(crate) fn unavailable(error: DbErr) -> StoreError {
@@ -340,11 +417,32 @@ impl DecisionStore for PostgresDecisionLog {
         Ok(DecisionPage { items, next })
     }
 
-    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
-        tally::read(&self.connection, window).await
+    async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
+        match tokio::time::timeout(self.commit_timeout, tally::read(&self.reports, window)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "PostgreSQL did not answer within {} ms",
+                self.commit_timeout.as_millis()
+            ))),
+        }
     }
 
+    /// Ready when the log answers and can take rows now: this month has its
+    /// partition. A missing one is made by the upkeep, nudged here.
     async fn ping(&self) -> Result<(), StoreError> {
-        self.connection.ping().await.map_err(unavailable)
+        let rows = self
+            .query(partitions::THIS_MONTH_HAS_ITS_PARTITION, vec![])
+            .await?;
+        let ready = rows
+            .first()
+            .and_then(|row| row.try_get::<bool>("", "ready").ok())
+            .unwrap_or(false);
+        if ready {
+            return Ok(());
+        }
+        self.upkeep_now.notify_one();
+        Err(StoreError::Unavailable(
+            "this month has no partition in the decision log yet; it is being made".to_owned(),
+        ))
     }
 }

@@ -22,6 +22,6 @@ mod tally;
 mod writer;
 
 pub use connection::PoolMode;
-pub use decision_log::{PostgresDecisionLog, PostgresLogSettings};
+pub use decision_log::{PostgresDecisionLog, PostgresLogSettings, REPORT_CONNECTIONS};
 pub use group_commit::GroupSettings;
 pub use migration::Migrator;

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(PartitionedAppendOnly),
             Box::new(MonitoringTallies),
             Box::new(TallyDeltas),
+            Box::new(PartitionsOnDemand),
         ]
     }
 }
@@ -288,5 +289,94 @@ impl MigrationTrait for TallyDeltas {
             .execute_unprepared("DROP TABLE decision_tally_delta;")
             .await?;
         Ok(())
+    }
+}
+
+/// A month without its partition (dropped by hand, or never made because
+/// the service was down when it began) must not refuse decisions: an insert
+/// that finds none makes it and tries again. The role the service serves
+/// with may own nothing (`CREDIT_DECISIONS_DATABASE_OWNER_URL`), so it
+/// makes partitions through a function that runs as the schema's owner and
+/// makes only the current month's or a later one's, at most a year ahead:
+/// never a month whose rows could have been dropped.
+pub struct PartitionsOnDemand;
+
+impl MigrationName for PartitionsOnDemand {
+    fn name(&self) -> &str {
+        "m20261207_000005_partitions_on_demand"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PartitionsOnDemand {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                r#"
+                CREATE FUNCTION decisions_make_partition(day timestamptz) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+                DECLARE
+                    this_month timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+                BEGIN
+                    IF day < this_month OR day >= this_month + interval '13 months' THEN
+                        RAISE EXCEPTION 'only this month''s partition or a later one (within a year) is made on demand, not %', day
+                            USING ERRCODE = 'insufficient_privilege';
+                    END IF;
+                    PERFORM decisions_create_partition(day);
+                END
+                $$;
+                -- Only the roles the service grants it to may call it.
+                REVOKE ALL ON FUNCTION decisions_make_partition(timestamptz) FROM PUBLIC;
+                REVOKE ALL ON FUNCTION decisions_create_partition(timestamptz) FROM PUBLIC;
+                "#,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP FUNCTION decisions_make_partition(timestamptz);")
+            .await?;
+        Ok(())
+    }
+}
+
+/// What the role that serves needs when another role owns the schema, and
+/// nothing more: to write and read decisions and their monitoring deltas,
+/// to read the folded tallies, and to make a missing month's partition
+/// through `decisions_make_partition`. It cannot update, delete, alter,
+/// drop, detach or change a trigger: all of that is the owner's. Granted at
+/// every start, so that a new serving role is set up by starting the service.
+pub fn grants_to(role: &str) -> String {
+    let role = quoted_identifier(role);
+    format!(
+        "GRANT SELECT, INSERT ON decisions TO {role};
+         GRANT USAGE ON SEQUENCE decisions_seq TO {role};
+         GRANT SELECT, INSERT ON decision_tally_delta TO {role};
+         GRANT SELECT ON decision_tally TO {role};
+         GRANT EXECUTE ON FUNCTION decisions_make_partition(timestamptz) TO {role};"
+    )
+}
+
+/// `name` as an SQL identifier, whatever it holds.
+fn quoted_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_name_is_quoted_whatever_it_holds() {
+        assert_eq!(quoted_identifier("app"), "\"app\"");
+        assert_eq!(
+            quoted_identifier("a\"; DROP TABLE decisions; --"),
+            "\"a\"\"; DROP TABLE decisions; --\""
+        );
+        assert!(grants_to("app").contains("GRANT SELECT, INSERT ON decisions TO \"app\";"));
     }
 }

@@ -11,6 +11,16 @@ use sea_orm::{
 /// never written to a month without its partition.
 const MONTHS_AHEAD: u32 = 3;
 
+/// Whether the log can take a row now: this month's partition exists.
+pub(crate) const THIS_MONTH_HAS_ITS_PARTITION: &str = "
+    SELECT to_regclass('decisions_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')) IS NOT NULL
+        AS ready";
+
+/// Makes the partition of a month that has none, for an insert that found
+/// none: this month's or a later one's only, as any role the service
+/// serves with may (see the migration `PartitionsOnDemand`).
+pub(crate) const MAKE_ON_DEMAND: &str = "SELECT decisions_make_partition($1)";
+
 /// Replicas may run this at the same moment: one at a time.
 const MAINTENANCE_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('credit-decisions: decision log partitions'))";

@@ -1,13 +1,15 @@
 //! Monitoring tallies on PostgreSQL: written with the rows they count (as
-//! deltas, folded into per-minute rows every second), read per minute, with
-//! the rows of a window's partial minutes read one by one.
+//! deltas, folded into per-minute rows every second) and read per minute. A
+//! report's window is whole minutes (`domain::MinuteWindow`), so reading one
+//! never scans the log's rows: its cost is the number of minutes and model
+//! versions in it, whatever the log's rate.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use domain::monitoring::minute_of;
-use domain::{Cells, HourlyTally, LogEntry, Outcome, Source, StoreError, Tally, Window};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use domain::{HourlyTally, LogEntry, MinuteWindow, StoreError, Tally};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::connection::Connection;
 
@@ -62,23 +64,6 @@ impl GroupTallies {
                 .extend(std::iter::repeat_n(0, width - counts.len()));
         }
         group
-    }
-}
-
-/// The minutes wholly inside the window, `[from, to)`; empty (`from == to`)
-/// when it holds none.
-fn whole_minutes(window: Window) -> (DateTime<Utc>, DateTime<Utc>) {
-    let first = minute_of(window.since);
-    let from = if first == window.since {
-        first
-    } else {
-        first + TimeDelta::minutes(1)
-    };
-    let to = minute_of(window.until);
-    if from < to {
-        (from, to)
-    } else {
-        (window.until, window.until)
     }
 }
 
@@ -167,40 +152,22 @@ async fn fold_some(connection: &Connection) -> Result<u64, DbErr> {
     Ok(deltas.len() as u64)
 }
 
-/// The rows of the window outside its whole minutes: two ranges of
-/// `created_at`, each read through its index (one condition with an OR
-/// would make PostgreSQL scan the whole window).
-const PARTIAL_MINUTES: &str = "
-    SELECT created_at, model_version, decision, source, cells FROM decisions
-    WHERE created_at >= $1 AND created_at < $2
-    UNION ALL
-    SELECT created_at, model_version, decision, source, cells FROM decisions
-    WHERE created_at >= $3 AND created_at < $4";
-
-/// The window's tallies: its whole minutes from `decision_tally`, the
-/// minutes it cuts through from their rows.
+/// The window's tallies, per minute and model version, from
+/// `decision_tally` and the deltas not folded yet.
 pub(crate) async fn read(
     connection: &Connection,
-    window: Window,
+    window: MinuteWindow,
 ) -> Result<Vec<HourlyTally>, StoreError> {
-    let (from, to) = whole_minutes(window);
-    let statement = |sql: &str, values: Vec<Value>| {
-        Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-    };
-    let (minutes, rows) = tokio::try_join!(
-        connection.query(statement(WHOLE_MINUTES, vec![from.into(), to.into()])),
-        connection.query(statement(
-            PARTIAL_MINUTES,
-            vec![
-                window.since.into(),
-                from.into(),
-                to.into(),
-                window.until.into()
-            ]
-        )),
-    )
-    .map_err(unavailable)?;
-    let mut parts = Vec::with_capacity(minutes.len() + rows.len());
+    let window = window.window();
+    let minutes = connection
+        .query(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            WHOLE_MINUTES,
+            vec![window.since.into(), window.until.into()],
+        ))
+        .await
+        .map_err(unavailable)?;
+    let mut parts = Vec::with_capacity(minutes.len());
     for row in &minutes {
         let counts: Vec<i64> = row.try_get("", "counts").map_err(unavailable)?;
         let counts = counts.into_iter().map(|c| c.max(0) as u64).collect();
@@ -210,64 +177,5 @@ pub(crate) async fn read(
             Tally::from_counts(counts),
         ));
     }
-    for row in &rows {
-        let mut tally = Tally::default();
-        tally.add(&cells_of(row)?);
-        parts.push((
-            row.try_get("", "created_at").map_err(unavailable)?,
-            row.try_get("", "model_version").map_err(unavailable)?,
-            tally,
-        ));
-    }
     Ok(HourlyTally::gather(parts))
-}
-
-/// A row's cells; a row logged before monitoring counts by its outcome and
-/// source only.
-fn cells_of(row: &QueryResult) -> Result<Cells, StoreError> {
-    let bytes: Option<Vec<u8>> = row.try_get("", "cells").map_err(unavailable)?;
-    if let Some(cells) = bytes.as_deref().and_then(Cells::from_bytes) {
-        return Ok(cells);
-    }
-    let decision: String = row.try_get("", "decision").map_err(unavailable)?;
-    let source: String = row.try_get("", "source").map_err(unavailable)?;
-    let decision = match decision.as_str() {
-        "approve" => Outcome::Approve,
-        _ => Outcome::Decline,
-    };
-    let source = Source::parse(&source).unwrap_or(Source::Model);
-    Ok(Cells::unbinned(decision, source))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn at(minute: u32, second: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, 10, minute, second)
-            .unwrap()
-    }
-
-    #[test]
-    fn only_minutes_wholly_inside_the_window_are_read_from_tallies() {
-        let window = |since, until| Window { since, until };
-        assert_eq!(
-            whole_minutes(window(at(1, 30), at(4, 10))),
-            (at(2, 0), at(4, 0))
-        );
-        assert_eq!(
-            whole_minutes(window(at(1, 0), at(3, 0))),
-            (at(1, 0), at(3, 0))
-        );
-        // No whole minute: every row comes from the log.
-        assert_eq!(
-            whole_minutes(window(at(1, 10), at(2, 5))),
-            (at(2, 5), at(2, 5))
-        );
-        assert_eq!(
-            whole_minutes(window(at(1, 10), at(1, 50))),
-            (at(1, 50), at(1, 50))
-        );
-    }
 }

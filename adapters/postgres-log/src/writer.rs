@@ -11,12 +11,14 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Datelike, Utc};
 use domain::{LogEntry, StoreError};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection as _};
 use tokio::sync::Mutex;
 
 use crate::connection::PoolMode;
+use crate::partitions;
 use crate::tally::GroupTallies;
 
 /// One statement for any number of entries: the rows' columns as arrays,
@@ -68,16 +70,27 @@ impl WriterConnection {
 
     /// Writes the entries in one statement, in a transaction of their own:
     /// all rows and their tallies, committed when this returns, or nothing.
+    /// A month without its partition has it made, and the commit is tried
+    /// once more.
     pub(crate) async fn commit(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         let mut held = self.held.lock().await;
-        let outcome =
-            match tokio::time::timeout(self.bound, self.commit_on(&mut held, entries)).await {
-                Ok(outcome) => outcome.map_err(|error| error.to_string()),
-                Err(_) => Err(format!(
-                    "PostgreSQL did not answer within {} ms",
-                    self.bound.as_millis()
-                )),
-            };
+        let committing = async {
+            match self.commit_on(&mut held, entries).await {
+                Err(error) if is_missing_partition(&error) => {
+                    tracing::warn!(%error, "a month of the decision log has no partition; making it");
+                    self.make_partitions(&mut held, entries).await?;
+                    self.commit_on(&mut held, entries).await
+                }
+                outcome => outcome,
+            }
+        };
+        let outcome = match tokio::time::timeout(self.bound, committing).await {
+            Ok(outcome) => outcome.map_err(|error| error.to_string()),
+            Err(_) => Err(format!(
+                "PostgreSQL did not answer within {} ms",
+                self.bound.as_millis()
+            )),
+        };
         if outcome.is_err() {
             // Whatever state it was left in, it is not used again.
             *held = None;
@@ -107,6 +120,38 @@ impl WriterConnection {
         }
     }
 
+    /// Makes the partition of each month the entries fall in.
+    async fn make_partitions(
+        &self,
+        held: &mut Option<PgConnection>,
+        entries: &[LogEntry],
+    ) -> Result<(), sqlx::Error> {
+        let connection = match held {
+            Some(connection) => connection,
+            None => held.insert(self.open().await?),
+        };
+        let mut months: Vec<DateTime<Utc>> = entries
+            .iter()
+            .map(|entry| entry.record.created_at)
+            .collect();
+        months.sort();
+        months.dedup_by_key(|at| (at.year(), at.month()));
+        // In a transaction of its own behind a transaction pooler, as a commit.
+        let mut transaction = connection.begin().await?;
+        if self.mode == PoolMode::Transaction {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(self.clean_start.clone()))
+                .execute(&mut *transaction)
+                .await?;
+        }
+        for at in months {
+            sqlx::query(partitions::MAKE_ON_DEMAND)
+                .bind(at)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await
+    }
+
     async fn open(&self) -> Result<PgConnection, sqlx::Error> {
         let connection = PgConnection::connect_with(&self.options).await?;
         #[cfg(target_os = "linux")]
@@ -115,6 +160,15 @@ impl WriterConnection {
         }
         Ok(connection)
     }
+}
+
+/// Whether PostgreSQL refused rows for want of a partition to hold them.
+fn is_missing_partition(error: &sqlx::Error) -> bool {
+    // check_violation, with the message PostgreSQL gives for a row that
+    // falls in no partition.
+    matches!(error, sqlx::Error::Database(error)
+        if error.code().as_deref() == Some("23514")
+            && error.message().starts_with("no partition of relation"))
 }
 
 async fn append(connection: &mut PgConnection, entries: &[LogEntry]) -> Result<(), sqlx::Error> {

@@ -2,13 +2,15 @@
 //!
 //! Keys are `<namespace>:verdict:<sha256>`: a configurable prefix and the
 //! hash of the model version and the canonical application, never personal
-//! data. Values are the verdict as JSON, written with `SET … PX <ttl>`, so
-//! Redis expires them by itself. A batch is one `MGET` and its `SET`s, all
-//! sent at once: a round trip each.
+//! data. Values are the verdict as JSON (signed when a signing key is set:
+//! see `entry`), written with `SET … PX <ttl>`, so Redis expires them by
+//! itself. A batch is one `MGET` and its `SET`s, all sent at once: a round
+//! trip each.
 //!
 //! A near cache in front (`near`, on unless `near_entries` is 0) keeps the
 //! verdicts this client read lately in memory, coherent with Redis through
-//! client tracking, so a repeated application costs no round trip.
+//! client tracking, so a repeated application costs no round trip. Flushes,
+//! which fred does not pass on, are noticed by canary keys (`flushes`).
 //!
 //! On a Redis Cluster (`redis-cluster://host:port,host:port`) the client
 //! follows the cluster's slot map and its failovers. A multi-key command
@@ -34,8 +36,13 @@ use fred::types::RespVersion;
 use fred::types::config::{ClusterDiscoveryPolicy, UnresponsiveConfig};
 use tokio::sync::broadcast::error::RecvError;
 
+mod entry;
+mod flushes;
 mod near;
 
+pub use entry::{LARGEST_ENTRY, SigningKey};
+use entry::{entry_of, stored_value};
+use flushes::Canaries;
 use near::NearCache;
 
 /// How often the client tries to reconnect while Redis is away.
@@ -51,6 +58,9 @@ pub struct RedisCacheSettings {
     /// Verdicts the near cache keeps in memory for each client (each worker
     /// thread has one); 0 turns it off.
     pub near_entries: usize,
+    /// Signs every entry written and refuses every entry read without a
+    /// valid signature; `None` writes and reads entries unsigned.
+    pub signing_key: Option<SigningKey>,
 }
 
 /// The longest the near cache keeps a verdict, whatever Redis says (and
@@ -112,10 +122,11 @@ impl RedisDecisionCache {
             }
         }
         let near = near_cache_of(&client, &settings);
-        if let Some(near) = &near {
+        if let Some((near, canaries)) = &near {
             // Tracked before the first read, so that one is kept already.
-            track(&client, near).await;
+            track(&client, near, canaries).await;
         }
+        let near = near.map(|(near, _)| near);
         Ok(Self {
             client,
             settings,
@@ -130,7 +141,7 @@ impl RedisDecisionCache {
     /// It connects in the background, as [`Self::connect`] does.
     pub fn on_this_thread(&self) -> Self {
         let client = self.client.clone_new();
-        let near = near_cache_of(&client, &self.settings);
+        let near = near_cache_of(&client, &self.settings).map(|(near, _)| near);
         client.connect();
         Self {
             client,
@@ -201,9 +212,14 @@ impl DecisionCache for RedisDecisionCache {
             return Ok(Vec::new());
         }
         let redis_keys: Vec<String> = keys.iter().map(|key| self.redis_key(key)).collect();
+        let signing = self.settings.signing_key.as_ref();
         let Some(near) = &self.near else {
-            let values = self.fetch(redis_keys).await?;
-            return Ok(values.into_iter().map(entry_of).collect());
+            let values = self.fetch(redis_keys.clone()).await?;
+            return Ok(values
+                .into_iter()
+                .zip(&redis_keys)
+                .map(|(value, key)| entry_of(value, key, signing))
+                .collect());
         };
         let mut entries: Vec<Option<CacheEntry>> = redis_keys
             .iter()
@@ -218,7 +234,7 @@ impl DecisionCache for RedisDecisionCache {
             let values = self.fetch(wanted_keys).await?;
             let mut found = Vec::new();
             for (&i, value) in wanted.iter().zip(values) {
-                let entry = entry_of(value);
+                let entry = entry_of(value, &redis_keys[i], signing);
                 if let CacheEntry::Found(verdict) = &entry {
                     found.push((redis_keys[i].clone(), verdict.clone()));
                 }
@@ -253,7 +269,7 @@ impl DecisionCache for RedisDecisionCache {
             .iter()
             .zip(entries)
             .map(|(redis_key, (_, verdict))| {
-                let value = serde_json::to_string(verdict).expect("a verdict serializes");
+                let value = stored_value(verdict, redis_key, self.settings.signing_key.as_ref());
                 self.client.set::<Value, _, _>(
                     redis_key.as_str(),
                     value,
@@ -276,7 +292,10 @@ impl DecisionCache for RedisDecisionCache {
 
 /// The near cache of a client about to connect, with the task that keeps it
 /// coherent on the calling thread's runtime; `None` when it is off.
-fn near_cache_of(client: &Client, settings: &RedisCacheSettings) -> Option<Arc<NearCache>> {
+fn near_cache_of(
+    client: &Client,
+    settings: &RedisCacheSettings,
+) -> Option<(Arc<NearCache>, Arc<Canaries>)> {
     let capacity = NonZeroUsize::new(settings.near_entries)?;
     let near = Arc::new(NearCache::new(capacity, NEAR_MAX_AGE.min(settings.ttl)));
     // Listening from now on: no event of a connection made later is missed.
@@ -285,8 +304,17 @@ fn near_cache_of(client: &Client, settings: &RedisCacheSettings) -> Option<Arc<N
         errors: client.error_rx(),
         reconnections: client.reconnect_rx(),
     };
-    tokio::spawn(keep_coherent(client.clone(), events, near.clone()));
-    Some(near)
+    let canaries = Arc::new(Canaries::new(
+        &settings.namespace,
+        &format!("{}-{}", std::process::id(), client.id()),
+    ));
+    tokio::spawn(keep_coherent(
+        client.clone(),
+        events,
+        near.clone(),
+        canaries.clone(),
+    ));
+    Some((near, canaries))
 }
 
 /// What a client tells of its connections.
@@ -298,16 +326,24 @@ struct Events {
 
 /// Applies what Redis says of the keys this client read, and drops the near
 /// cache whenever the connection may have missed some of it: lost, replaced,
-/// or a listener that fell behind. Runs until the client quits.
-async fn keep_coherent(client: Client, events: Events, near: Arc<NearCache>) {
+/// or a listener that fell behind, or Redis flushed (seen by the canaries).
+/// Runs until the client quits.
+async fn keep_coherent(
+    client: Client,
+    events: Events,
+    near: Arc<NearCache>,
+    canaries: Arc<Canaries>,
+) {
     let Events {
         mut invalidations,
         mut errors,
         mut reconnections,
     } = events;
+    let mut flush_checks = tokio::time::interval(flushes::CHECK_EVERY);
+    flush_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first connection may have been made before these listened.
     if near.ticket().is_none() {
-        track(&client, &near).await;
+        track(&client, &near, &canaries).await;
     }
     loop {
         tokio::select! {
@@ -326,7 +362,15 @@ async fn keep_coherent(client: Client, events: Events, near: Arc<NearCache>) {
                     return;
                 }
                 near.untracked();
-                track(&client, &near).await;
+                track(&client, &near, &canaries).await;
+            }
+            _ = flush_checks.tick() => {
+                // Nothing is served from memory while untracked.
+                if near.ticket().is_some() && client.is_connected()
+                    && let Ok(true) = canaries.any_gone(&client).await
+                {
+                    near.drop_all();
+                }
             }
             event = reconnections.recv() => {
                 if matches!(event, Err(RecvError::Closed)) {
@@ -337,17 +381,22 @@ async fn keep_coherent(client: Client, events: Events, near: Arc<NearCache>) {
                 // connected: wait for that (bounded, in case the moment
                 // passed before this listened), then track it.
                 let _ = tokio::time::timeout(RECONNECTED_WITHIN, client.wait_for_connect()).await;
-                track(&client, &near).await;
+                track(&client, &near, &canaries).await;
             }
         }
     }
 }
 
 /// Asks Redis to track this client's reads (on every node of a cluster),
-/// not telling it of its own writes; the near cache serves once it has.
-async fn track(client: &Client, near: &NearCache) {
+/// not telling it of its own writes, with the canaries of flushes planted
+/// first; the near cache serves once it has.
+async fn track(client: &Client, near: &NearCache, canaries: &Canaries) {
     if !client.is_connected() {
         // The next connection is announced, and tracked then.
+        return;
+    }
+    if let Err(error) = canaries.plant(client).await {
+        tracing::warn!(%error, "the near cache's canaries cannot be planted; it stays off until Redis reconnects");
         return;
     }
     match client.start_tracking(None, false, false, false, true).await {
@@ -408,56 +457,9 @@ fn config_of(url: &str) -> Result<Config, String> {
 
 const CLUSTER_SCHEME: &str = "redis-cluster://";
 
-/// What a stored value means for the flow: nothing, a verdict, or garbage.
-fn entry_of(value: Value) -> CacheEntry {
-    let text = match value {
-        Value::Null => return CacheEntry::Missing,
-        Value::String(text) => text.to_string(),
-        Value::Bytes(bytes) => match String::from_utf8(bytes.to_vec()) {
-            Ok(text) => text,
-            Err(_) => return CacheEntry::Unreadable("not UTF-8".to_owned()),
-        },
-        other => return CacheEntry::Unreadable(format!("a {:?} value", other.kind())),
-    };
-    // An entry written before verdicts carried reasons is not served: a
-    // decline from it would give no reason. The flow scores and overwrites it.
-    let stored: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(stored) => stored,
-        Err(error) => return CacheEntry::Unreadable(format!("not JSON: {error}")),
-    };
-    if stored.get("reasons").is_none() {
-        return CacheEntry::Unreadable("a verdict written before reasons existed".to_owned());
-    }
-    match serde_json::from_value::<Verdict>(stored) {
-        Ok(verdict) => CacheEntry::Found(verdict),
-        Err(error) => CacheEntry::Unreadable(format!("not a verdict: {error}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn garbage_is_unreadable_and_nil_is_missing() {
-        assert_eq!(entry_of(Value::Null), CacheEntry::Missing);
-        assert!(matches!(
-            entry_of(Value::from("{oops")),
-            CacheEntry::Unreadable(_)
-        ));
-        assert!(matches!(
-            entry_of(Value::Integer(4)),
-            CacheEntry::Unreadable(_)
-        ));
-        let verdict = Verdict::from_model(0.25, 0.5, "v1");
-        let stored = Value::from(serde_json::to_string(&verdict).unwrap());
-        assert_eq!(entry_of(stored), CacheEntry::Found(verdict));
-        // Written before reasons existed: unreadable, so scored again.
-        let older = Value::from(
-            r#"{"decision":"decline","probability_of_default":0.7,"model_version":"v1"}"#,
-        );
-        assert!(matches!(entry_of(older), CacheEntry::Unreadable(_)));
-    }
 
     #[test]
     fn a_cluster_url_lists_its_nodes() {

@@ -27,7 +27,8 @@ const LIMIT_DEFAULT: u16 = 50;
 fn cache_status(status: CacheStatus) -> &'static str {
     match status {
         CacheStatus::Hit => "credit-decisions; hit",
-        CacheStatus::Miss => "credit-decisions; fwd=miss",
+        // An entry refused is a miss to the client: the model decided.
+        CacheStatus::Miss | CacheStatus::Refused => "credit-decisions; fwd=miss",
         CacheStatus::Off => "credit-decisions; fwd=uri-miss",
     }
 }

@@ -5,16 +5,24 @@ use chrono::Utc;
 use domain::{DecisionFlow, Window};
 
 use crate::metrics::Metrics;
+use crate::reports::Reports;
 
 /// Prometheus metrics, with the PSI of the last 24 hours measured at each
 /// scrape (from the log's tallies: a few milliseconds).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-pub async fn render(metrics: web::Data<Metrics>, flow: web::Data<DecisionFlow>) -> HttpResponse {
+pub async fn render(
+    metrics: web::Data<Metrics>,
+    flow: web::Data<DecisionFlow>,
+    reports: web::Data<Reports>,
+) -> HttpResponse {
     let last_day = Window::day_before(Utc::now());
-    // A log that cannot answer leaves the gauges as they were; its error
-    // is counted in store_errors_total.
-    if let Ok(report) = flow.monitoring(last_day).await {
+    // A log that cannot answer leaves the gauges as they were (its error
+    // is counted in store_errors_total), and so do reports busy elsewhere:
+    // a scrape never waits for them.
+    if let Ok(_place) = reports.start()
+        && let Ok(report) = flow.monitoring(last_day).await
+    {
         metrics.record_drift(&report);
     }
     HttpResponse::Ok()

@@ -15,7 +15,10 @@ use crate::problem::Problem;
 
 pub use decisions::BATCH_MAX;
 
-pub fn configure(config: &mut web::ServiceConfig) {
+/// The public API: `/v1`, health, the API description, and, unless the
+/// operators have an address of their own (`operator_pages_elsewhere`), the
+/// metrics and the dashboard, which then needs a key as `/v1` does.
+pub fn configure_public(config: &mut web::ServiceConfig, operator_pages_elsewhere: bool) {
     use web::{get, post};
     // The key check guards the scope, so it sees exactly the requests the
     // router sends to a /v1 handler, however their path was spelled
@@ -44,16 +47,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
             [get().to(monitoring::monitoring_report)],
         ))
         .default_service(web::to(not_found));
+    config.service(v1).configure(health);
+    if !operator_pages_elsewhere {
+        config
+            .service(resource("/metrics", "GET", [get().to(metrics::render)]))
+            .service(
+                resource("/monitoring", "GET", [get().to(monitoring::dashboard)])
+                    .wrap(from_fn(auth::require_key_for_page)),
+            );
+    }
     config
-        .service(v1)
-        .service(resource("/health/live", "GET", [get().to(health::live)]))
-        .service(resource("/health/ready", "GET", [get().to(health::ready)]))
-        .service(resource("/metrics", "GET", [get().to(metrics::render)]))
-        .service(resource(
-            "/monitoring",
-            "GET",
-            [get().to(monitoring::dashboard)],
-        ))
         .service(resource(
             "/openapi.json",
             "GET",
@@ -61,6 +64,27 @@ pub fn configure(config: &mut web::ServiceConfig) {
         ))
         .service(resource("/docs", "GET", [get().to(docs::page)]))
         .service(resource("/docs/{asset}", "GET", [get().to(docs::asset)]));
+}
+
+/// The operators' address (`CREDIT_DECISIONS_OPERATOR_ADDR`): metrics, the
+/// dashboard (no key: the address is the operators' network) and health.
+pub fn configure_operator(config: &mut web::ServiceConfig) {
+    use web::get;
+    config
+        .service(resource("/metrics", "GET", [get().to(metrics::render)]))
+        .service(resource(
+            "/monitoring",
+            "GET",
+            [get().to(monitoring::dashboard)],
+        ))
+        .configure(health);
+}
+
+fn health(config: &mut web::ServiceConfig) {
+    use web::get;
+    config
+        .service(resource("/health/live", "GET", [get().to(health::live)]))
+        .service(resource("/health/ready", "GET", [get().to(health::ready)]));
 }
 
 /// A resource serving `routes`, and answering any other method with 405

@@ -8,6 +8,7 @@ use domain::{DecisionFlow, Window};
 
 use crate::dashboard;
 use crate::problem::Problem;
+use crate::reports::Reports;
 use crate::schemas::{DashboardProblems, MonitoringProblems, MonitoringReportDoc};
 
 /// The population served in a window, from the decision log.
@@ -31,8 +32,10 @@ use crate::schemas::{DashboardProblems, MonitoringProblems, MonitoringReportDoc}
 pub async fn monitoring_report(
     request: HttpRequest,
     flow: web::Data<DecisionFlow>,
+    reports: web::Data<Reports>,
 ) -> Result<HttpResponse, Problem> {
     let window = window_of(request.query_string())?;
+    let _place = reports.start()?;
     let report = flow.monitoring(window).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -58,8 +61,10 @@ pub async fn monitoring_report(
 pub async fn dashboard(
     request: HttpRequest,
     flow: web::Data<DecisionFlow>,
+    reports: web::Data<Reports>,
 ) -> Result<HttpResponse, Problem> {
     let window = window_of(request.query_string())?;
+    let _place = reports.start()?;
     let report = flow.monitoring(window).await?;
     Ok(HttpResponse::Ok()
         .insert_header(ContentType::html())

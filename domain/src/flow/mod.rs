@@ -16,18 +16,22 @@ use crate::decision::{
     CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict,
     now_for_log,
 };
-use crate::monitoring::{MonitoringReport, Window};
+use crate::model::ModelInfo;
+use crate::monitoring::{MinuteWindow, MonitoringReport, Window};
 use crate::ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, ModelInfo, Scorer,
-    ScoringError, StoreError,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, Scorer, ScoringError,
+    StoreError,
 };
 
 /// How the cache took part in a decision (for the `Cache-Status` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheStatus {
     Hit,
-    /// Not in the cache, unreadable there, or the cache failed.
+    /// Not in the cache, or the cache failed.
     Miss,
+    /// In the cache, but not a verdict the model could have given this
+    /// application (or unreadable): scored again and overwritten.
+    Refused,
     /// No cache is configured.
     Off,
 }
@@ -100,13 +104,10 @@ impl DecisionFlow {
             .map(|request| CacheKey::for_canonical(&model.version, request))
             .collect();
 
-        let mut verdicts: Vec<Option<Verdict>> = self.read_cache(&keys).await;
-        let cache_status = |verdict: &Option<Verdict>| match (&self.cache, verdict) {
-            (None, _) => CacheStatus::Off,
-            (Some(_), Some(_)) => CacheStatus::Hit,
-            (Some(_), None) => CacheStatus::Miss,
-        };
-        let statuses: Vec<CacheStatus> = verdicts.iter().map(cache_status).collect();
+        let looked_up = self.read_cache(&keys, &applications).await;
+        let statuses: Vec<CacheStatus> = looked_up.iter().map(|(status, _)| *status).collect();
+        let mut verdicts: Vec<Option<Verdict>> =
+            looked_up.into_iter().map(|(_, verdict)| verdict).collect();
 
         let misses: Vec<usize> = (0..applications.len())
             .filter(|&i| verdicts[i].is_none())
@@ -203,7 +204,10 @@ impl DecisionFlow {
     }
 
     /// The population served in a window, against the training one.
+    /// The report covers the whole minutes around `window`
+    /// ([`MinuteWindow`]).
     pub async fn monitoring(&self, window: Window) -> Result<MonitoringReport, StoreError> {
+        let window = MinuteWindow::covering(window);
         let tallies = self.store.tally(window).await?;
         let model = self.scorer.model();
         Ok(MonitoringReport::of(
@@ -214,12 +218,19 @@ impl DecisionFlow {
         ))
     }
 
-    /// The cached verdict under each key; anything the cache cannot give
-    /// (an error, an unreadable entry) is a miss.
-    async fn read_cache(&self, keys: &[CacheKey]) -> Vec<Option<Verdict>> {
+    /// How the cache took part for each key, with the verdict it gave.
+    /// Anything the cache cannot give (an error, an unreadable entry) is a
+    /// miss; an entry that is not a verdict the model could have given its
+    /// application is refused, whoever wrote it, and scored again.
+    async fn read_cache(
+        &self,
+        keys: &[CacheKey],
+        applications: &[Application],
+    ) -> Vec<(CacheStatus, Option<Verdict>)> {
         let Some(cache) = &self.cache else {
-            return vec![None; keys.len()];
+            return vec![(CacheStatus::Off, None); keys.len()];
         };
+        let missed = || vec![(CacheStatus::Miss, None); keys.len()];
         let entries = match cache.read(keys).await {
             Ok(entries) if entries.len() == keys.len() => entries,
             Ok(entries) => {
@@ -228,24 +239,31 @@ impl DecisionFlow {
                     entries = entries.len(),
                     "cache answered the wrong number of entries"
                 );
-                return vec![None; keys.len()];
+                return missed();
             }
             // Already reported when the breaker opened.
-            Err(CacheError::Paused(_)) => return vec![None; keys.len()],
+            Err(CacheError::Paused(_)) => return missed(),
             Err(error) => {
                 tracing::warn!(%error, "cache read failed, scoring instead");
-                return vec![None; keys.len()];
+                return missed();
             }
         };
+        let model = self.scorer.model();
         entries
             .into_iter()
-            .zip(keys)
-            .map(|(entry, key)| match entry {
-                CacheEntry::Found(verdict) => Some(verdict),
-                CacheEntry::Missing => None,
+            .zip(keys.iter().zip(applications))
+            .map(|(entry, (key, application))| match entry {
+                CacheEntry::Found(verdict) => match model.check(&verdict, application) {
+                    Ok(()) => (CacheStatus::Hit, Some(verdict)),
+                    Err(untrusted) => {
+                        tracing::warn!(key = key.as_str(), %untrusted, "cache entry refused, scoring instead");
+                        (CacheStatus::Refused, None)
+                    }
+                },
+                CacheEntry::Missing => (CacheStatus::Miss, None),
                 CacheEntry::Unreadable(reason) => {
                     tracing::warn!(key = key.as_str(), %reason, "unreadable cache entry, scoring instead");
-                    None
+                    (CacheStatus::Refused, None)
                 }
             })
             .collect()

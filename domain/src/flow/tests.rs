@@ -10,11 +10,9 @@ use serde_json::Value;
 
 use super::*;
 use crate::decision::{Outcome, Reason};
-use crate::monitoring::tests::test_baseline;
 use crate::ports::{MockDecisionCache, MockDecisionStore, MockScorer};
 
-const VERSION: &str = "test-model-1";
-const THRESHOLD: f32 = 0.2;
+use crate::model::tests::{THRESHOLD, VERSION, test_model};
 
 fn application(age: i64) -> Application {
     let mut body: Value =
@@ -27,13 +25,9 @@ fn key(application: &Application) -> CacheKey {
     CacheKey::for_application(VERSION, application)
 }
 
-/// The reason every test scorer gives for a decline.
+/// The reason every test scorer gives for a decline: the card's first.
 fn test_reason() -> Reason {
-    Reason {
-        code: "R01".to_owned(),
-        feature: "checking_account".to_owned(),
-        description: "Checking account balance is low or negative".to_owned(),
-    }
+    test_model().reasons.of_field[0].clone()
 }
 
 /// The verdict the flow makes of a probability: a decline with the test reason.
@@ -47,12 +41,7 @@ fn verdict(probability: f32) -> Verdict {
 
 fn scorer() -> MockScorer {
     let mut scorer = MockScorer::new();
-    scorer.expect_model().return_const(ModelInfo {
-        version: VERSION.to_owned(),
-        threshold: THRESHOLD,
-        card: Value::Null,
-        baseline: test_baseline(),
-    });
+    scorer.expect_model().return_const(test_model());
     scorer
         .expect_explain()
         .returning(|declined| Ok(vec![vec![test_reason()]; declined.len()]));
@@ -236,7 +225,7 @@ async fn a_failed_cache_write_keeps_the_decision_and_logs_it() {
 }
 
 #[tokio::test]
-async fn an_unreadable_cache_entry_is_a_miss_and_is_overwritten() {
+async fn an_unreadable_cache_entry_is_refused_and_is_overwritten() {
     let app = application(67);
     let mut cache = MockDecisionCache::new();
     cache
@@ -258,7 +247,57 @@ async fn an_unreadable_cache_entry_is_a_miss_and_is_overwritten() {
         .await
         .unwrap();
 
-    assert_eq!(served.cache, CacheStatus::Miss);
+    assert_eq!(served.cache, CacheStatus::Refused);
+}
+
+/// Whoever can write to the cache must not choose decisions: an entry the
+/// model could not have given this application is scored again, served
+/// from the model, and overwritten with the model's verdict.
+#[tokio::test]
+async fn a_cached_verdict_the_model_could_not_have_given_is_refused_and_overwritten() {
+    let mut approve_anyway = verdict(0.9);
+    approve_anyway.decision = Outcome::Approve;
+    approve_anyway.reasons.clear();
+    let mut age_for_the_elderly = verdict(0.9);
+    age_for_the_elderly.reasons = vec![
+        test_model()
+            .reasons
+            .of_field
+            .into_iter()
+            .find(|reason| reason.feature == "age_years")
+            .unwrap(),
+    ];
+    let mut other_version = verdict(0.9);
+    other_version.model_version = "evil-model-9".to_owned();
+    for forged in [approve_anyway, age_for_the_elderly, other_version] {
+        let app = application(67);
+        let mut cache = MockDecisionCache::new();
+        let stored = forged.clone();
+        cache
+            .expect_read()
+            .times(1)
+            .returning(move |_| Ok(vec![CacheEntry::Found(stored.clone())]));
+        let expected_entry = (key(&app), verdict(0.9));
+        cache
+            .expect_write()
+            .withf(move |entries| entries == [expected_entry.clone()])
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut scorer = scorer();
+        scorer.expect_score().times(1).returning(|_| Ok(vec![0.9]));
+        let store = store_expecting(|records| {
+            assert_eq!(records[0].source, Source::Model);
+            assert_eq!(records[0].response.verdict, verdict(0.9));
+        });
+
+        let served = service(Some(cache), store, scorer)
+            .decide(app)
+            .await
+            .unwrap();
+
+        assert_eq!(served.cache, CacheStatus::Refused, "{forged:?}");
+        assert_eq!(served.decision.verdict, verdict(0.9));
+    }
 }
 
 #[tokio::test]
@@ -441,12 +480,7 @@ async fn reads_of_the_log_go_to_the_store() {
 async fn a_decline_carries_the_models_reasons_and_an_approval_none() {
     let (approved, declined) = (application(30), application(40));
     let mut scorer = MockScorer::new();
-    scorer.expect_model().return_const(ModelInfo {
-        version: VERSION.to_owned(),
-        threshold: THRESHOLD,
-        card: Value::Null,
-        baseline: test_baseline(),
-    });
+    scorer.expect_model().return_const(test_model());
     scorer.expect_score().returning(|_| Ok(vec![0.1, 0.9]));
     let asked = declined.clone();
     scorer
@@ -477,12 +511,7 @@ async fn a_decline_carries_the_models_reasons_and_an_approval_none() {
 #[tokio::test]
 async fn a_model_that_cannot_explain_a_decline_returns_no_decision() {
     let mut scorer = MockScorer::new();
-    scorer.expect_model().return_const(ModelInfo {
-        version: VERSION.to_owned(),
-        threshold: THRESHOLD,
-        card: Value::Null,
-        baseline: test_baseline(),
-    });
+    scorer.expect_model().return_const(test_model());
     scorer.expect_score().returning(|_| Ok(vec![0.9]));
     scorer
         .expect_explain()
@@ -501,7 +530,7 @@ async fn each_logged_decision_carries_the_cells_the_baseline_gives_it() {
         .expect_read()
         .returning(|_| Ok(vec![CacheEntry::Found(verdict(0.5))]));
     let mut store = MockDecisionStore::new();
-    let expected = test_baseline().cells(
+    let expected = test_model().baseline.cells(
         &app,
         verdict(0.5).probability_of_default,
         Outcome::Decline,
@@ -522,19 +551,29 @@ async fn each_logged_decision_carries_the_cells_the_baseline_gives_it() {
 #[tokio::test]
 async fn the_monitoring_report_is_made_from_the_logs_tally_of_the_window() {
     use crate::monitoring::{HourlyTally, Tally, Window};
+    // The log is asked for the whole minutes around the window.
+    let asked_for = Window::parse(
+        Some("2026-11-25T00:00:30Z"),
+        Some("2026-11-25T11:59:00.5Z"),
+        chrono::Utc::now(),
+    )
+    .unwrap();
     let window = Window::parse(
         Some("2026-11-25T00:00:00Z"),
         Some("2026-11-25T12:00:00Z"),
         chrono::Utc::now(),
     )
     .unwrap();
-    let cells = test_baseline().cells(&application(30), 0.05, Outcome::Approve, Source::Model);
+    let cells =
+        test_model()
+            .baseline
+            .cells(&application(30), 0.05, Outcome::Approve, Source::Model);
     let mut tally = Tally::default();
-    (0..3).for_each(|_| tally.add(&cells));
+    (0..100).for_each(|_| tally.add(&cells));
     let mut store = MockDecisionStore::new();
     store
         .expect_tally()
-        .withf(move |asked| *asked == window)
+        .withf(move |asked| asked.window() == window)
         .times(1)
         .returning(move |_| {
             Ok(vec![HourlyTally {
@@ -545,14 +584,15 @@ async fn the_monitoring_report_is_made_from_the_logs_tally_of_the_window() {
         });
 
     let report = service(None, store, scorer())
-        .monitoring(window)
+        .monitoring(asked_for)
         .await
         .unwrap();
 
     assert_eq!(report.window, window);
-    assert_eq!((report.decisions, report.by_decision.approve), (3, 3));
+    assert_eq!((report.decisions, report.by_decision.approve), (100, 100));
     assert_eq!(
-        report.score.bins[0].actual, 1.0,
+        report.score.bins[0].actual,
+        Some(1.0),
         "0.05 is in the lowest bin"
     );
 }

@@ -15,8 +15,8 @@ mod tally;
 
 pub use baseline::{Baseline, Bins};
 pub use report::{
-    BinShare, ByDecision, BySource, Drift, DriftStatus, HourCount, MIN_DECISIONS, MonitoringReport,
-    PSI_FLOOR, Window, WindowError, psi,
+    BinShare, ByDecision, BySource, Drift, DriftStatus, HourCount, MIN_DECISIONS, MinuteWindow,
+    MonitoringReport, PSI_FLOOR, Window, WindowError, psi,
 };
 pub use tally::{CELLS_PER_DECISION, Cells, HourlyTally, Tally, minute_of};
 

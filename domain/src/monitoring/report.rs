@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use crate::application::{Application, FieldError};
 
 use super::baseline::{APPROVE, Baseline, Bins, DECLINE, FROM_CACHE, FROM_MODEL};
-use super::tally::{HourlyTally, Tally};
+use super::tally::{HourlyTally, Tally, minute_of};
 
 /// Below this many decisions in a window, drift is not measured.
 pub const MIN_DECISIONS: u64 = 100;
@@ -82,6 +82,47 @@ impl Window {
     }
 }
 
+/// A window of whole minutes: the unit the decision log tallies in. A
+/// report over one is a sum of tallies, so what it costs depends on neither
+/// where the asked window's ends fall nor how busy the log was there; and a
+/// report never narrows to a few milliseconds around one applicant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteWindow(Window);
+
+impl MinuteWindow {
+    /// The whole minutes that cover `window`: `since` rounded down to its
+    /// minute, `until` up (no further than the last instant RFC 3339 can
+    /// write, so that the report can say its window).
+    pub fn covering(window: Window) -> Self {
+        let since = minute_of(window.since);
+        let start_of_until = minute_of(window.until);
+        let until = if start_of_until == window.until {
+            window.until
+        } else {
+            start_of_until
+                .checked_add_signed(TimeDelta::minutes(1))
+                .filter(|end| *end <= last_writable_instant())
+                .unwrap_or(window.until)
+        };
+        Self(Window { since, until })
+    }
+
+    pub fn window(&self) -> Window {
+        self.0
+    }
+
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.0.contains(at)
+    }
+}
+
+/// 9999-12-31T23:59:59.999999Z: RFC 3339 has four digits for the year.
+fn last_writable_instant() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999999Z")
+        .expect("a valid time")
+        .with_timezone(&Utc)
+}
+
 impl Serialize for Window {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
@@ -132,7 +173,9 @@ impl DriftStatus {
 pub struct BinShare {
     pub bin: String,
     pub expected: f64,
-    pub actual: f64,
+    /// `None` under [`MIN_DECISIONS`]: no report shows how a few applicants
+    /// answered.
+    pub actual: Option<f64>,
 }
 
 /// How far one quantity's distribution moved from the training one.
@@ -194,7 +237,7 @@ impl MonitoringReport {
     /// decision counts in the totals; the bins count the decisions of the
     /// serving model, which the baseline describes.
     pub fn of(
-        window: Window,
+        window: MinuteWindow,
         baseline: &Baseline,
         serving_version: &str,
         tallies: &[HourlyTally],
@@ -235,7 +278,7 @@ impl MonitoringReport {
             })
             .collect();
         Self {
-            window,
+            window: window.window(),
             decisions,
             by_decision,
             by_source: BySource {
@@ -262,7 +305,8 @@ fn drift(bins: &Bins, offset: usize, tally: &Tally, binned: u64) -> Drift {
             n => tally.count(offset + i) as f64 / n as f64,
         })
         .collect();
-    let psi = (binned >= MIN_DECISIONS).then(|| psi(bins.expected(), &actual));
+    let enough = binned >= MIN_DECISIONS;
+    let psi = enough.then(|| psi(bins.expected(), &actual));
     Drift {
         psi,
         status: psi.map_or(DriftStatus::InsufficientData, DriftStatus::of),
@@ -274,7 +318,7 @@ fn drift(bins: &Bins, offset: usize, tally: &Tally, binned: u64) -> Drift {
             .map(|((bin, &expected), actual)| BinShare {
                 bin: bin.clone(),
                 expected,
-                actual,
+                actual: enough.then_some(actual),
             })
             .collect(),
     }

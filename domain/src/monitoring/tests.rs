@@ -58,11 +58,11 @@ fn at(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, hour, minute, 0).unwrap()
 }
 
-fn window() -> Window {
-    Window {
+fn window() -> MinuteWindow {
+    MinuteWindow::covering(Window {
         since: at(0, 0),
         until: at(23, 0),
-    }
+    })
 }
 
 /// A tally of `n` decisions of the example, each with `probability`.
@@ -191,6 +191,17 @@ fn under_a_hundred_decisions_no_psi_is_given() {
     let few = report_of(99);
     assert_eq!(few.decisions, 99);
     assert_eq!(few.score.psi, None);
+    // Nor any share: a narrow window must not show how its few applicants
+    // answered. The counts stay.
+    let drifts = std::iter::once(&few.score).chain(few.features.iter().map(|(_, drift)| drift));
+    for drift in drifts {
+        assert!(
+            drift.bins.iter().all(|bin| bin.actual.is_none()),
+            "{drift:?}"
+        );
+        assert!(drift.bins.iter().all(|bin| bin.expected > 0.0), "{drift:?}");
+    }
+    assert_eq!(few.by_decision.approve, 99);
     assert_eq!(few.score.status, DriftStatus::InsufficientData);
     assert!(
         few.features
@@ -223,8 +234,11 @@ fn every_decision_counts_in_the_totals_but_only_the_serving_models_in_the_bins()
     );
     assert_eq!((report.by_source.model, report.by_source.cache), (200, 107));
     assert_eq!(report.approval_rate, Some(300.0 / 307.0));
-    let actual: Vec<f64> = report.score.bins.iter().map(|bin| bin.actual).collect();
-    assert_eq!(actual, [200.0 / 300.0, 0.0, 100.0 / 300.0]);
+    let actual: Vec<Option<f64>> = report.score.bins.iter().map(|bin| bin.actual).collect();
+    assert_eq!(
+        actual,
+        [Some(200.0 / 300.0), Some(0.0), Some(100.0 / 300.0)]
+    );
     let hours: Vec<(u32, u64, u64)> = report
         .hours
         .iter()
@@ -255,7 +269,7 @@ fn the_report_reads_as_the_contract_writes_it() {
     assert_eq!(body["approval_rate"], Value::Null);
     assert_eq!(
         body["score"]["bins"][0],
-        json!({"bin": "low", "expected": 0.3, "actual": 0.0})
+        json!({"bin": "low", "expected": 0.3, "actual": null})
     );
     assert_eq!(body["score"]["status"], "insufficient_data");
     let names: Vec<&str> = body["features"]
@@ -423,6 +437,58 @@ fn tallies_gather_by_hour_and_model_version_earliest_first() {
     // A tally read back from its counts, as a log stores it, is the same.
     let tally = tally_of(&baseline, 3, 0.2, Source::Model);
     assert_eq!(Tally::from_counts(tally.counts().to_vec()), tally);
+}
+
+#[test]
+fn a_report_covers_the_whole_minutes_of_its_window() {
+    let at_ms = |minute: u32, ms: i64| at(10, minute) + chrono::TimeDelta::milliseconds(ms);
+    let covering = |since, until| MinuteWindow::covering(Window { since, until }).window();
+    // A millisecond is widened to its minute.
+    assert_eq!(
+        covering(at_ms(5, 30_000), at_ms(5, 30_001)),
+        Window {
+            since: at(10, 5),
+            until: at(10, 6)
+        }
+    );
+    // Ends already on minutes stay; an empty window on a minute stays empty.
+    assert_eq!(
+        covering(at(10, 5), at(10, 7)),
+        Window {
+            since: at(10, 5),
+            until: at(10, 7)
+        }
+    );
+    assert_eq!(covering(at(10, 5), at(10, 5)).since, at(10, 5));
+    assert_eq!(covering(at(10, 5), at(10, 5)).until, at(10, 5));
+    // Across an hour.
+    assert_eq!(
+        covering(at_ms(59, 1), at_ms(59, 59_999)),
+        Window {
+            since: at(10, 59),
+            until: at(11, 0)
+        }
+    );
+    // The last minute RFC 3339 can write is not rounded past it.
+    let last = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
+        + chrono::TimeDelta::milliseconds(999);
+    assert_eq!(
+        covering(last - chrono::TimeDelta::seconds(10), last).until,
+        last
+    );
+    let report = MonitoringReport::of(
+        MinuteWindow::covering(Window {
+            since: at_ms(5, 1),
+            until: at_ms(5, 2),
+        }),
+        &test_baseline(),
+        "v1",
+        &[],
+    );
+    assert_eq!(
+        serde_json::to_value(&report).unwrap()["window"],
+        json!({"since": "2026-11-25T10:05:00Z", "until": "2026-11-25T10:06:00Z"})
+    );
 }
 
 #[test]

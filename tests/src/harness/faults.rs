@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, HourlyTally, LogEntry, ModelInfo, Reason, Scorer, ScoringError,
-    StoreError, Verdict, Window,
+    DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow, ModelInfo, Reason, Scorer,
+    ScoringError, StoreError, Verdict,
 };
 
 /// A decision log that is down.
@@ -16,7 +16,7 @@ impl DecisionStore for StoreOutage {
     async fn append(&self, _: &[LogEntry]) -> Result<(), StoreError> {
         Err(down())
     }
-    async fn tally(&self, _: Window) -> Result<Vec<HourlyTally>, StoreError> {
+    async fn tally(&self, _: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
         Err(down())
     }
     async fn get(&self, _: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {

@@ -9,5 +9,8 @@ pub mod redis_cluster;
 pub mod service_process;
 pub mod spies;
 pub mod test_app;
+pub mod throwaway_redis;
+pub mod waiting;
 
 pub use test_app::{TestApp, TestBackends};
+pub use waiting::eventually;

@@ -219,27 +219,29 @@ impl TestNamespace {
         self.redis_url.starts_with("redis-cluster://")
     }
 
-    /// The keys under the namespace.
+    /// The verdicts' keys under the namespace (not the near cache's
+    /// canaries, which live there too).
     pub async fn keys(&self) -> Vec<String> {
         if self.is_on_a_cluster() {
             let located = self.keys_by_primary().await;
             return located.into_iter().map(|(_, key)| key).collect();
         }
         let client = redis_client().await;
-        let keys = keys_under(&client, &self.namespace).await;
+        let keys = keys_matching(&client, &format!("{}:verdict:*", self.namespace)).await;
         let _ = client.quit().await;
         keys
     }
 
-    /// On a cluster: the keys under the namespace with the primary holding each.
+    /// On a cluster: the verdicts' keys with the primary holding each.
     pub async fn keys_by_primary(&self) -> Vec<(String, String)> {
-        redis_cluster::keys_by_primary(&self.redis_url, &format!("{}:*", self.namespace)).await
+        redis_cluster::keys_by_primary(&self.redis_url, &format!("{}:verdict:*", self.namespace))
+            .await
     }
 }
 
-async fn keys_under(client: &Client, namespace: &str) -> Vec<String> {
+async fn keys_matching(client: &Client, pattern: &str) -> Vec<String> {
     client
-        .custom::<Vec<String>, String>(fred::cmd!("KEYS"), vec![format!("{namespace}:*")])
+        .custom::<Vec<String>, String>(fred::cmd!("KEYS"), vec![pattern.to_owned()])
         .await
         .unwrap()
 }
@@ -258,7 +260,7 @@ impl Drop for TestNamespace {
                     return;
                 }
                 let client = redis_client().await;
-                let keys = keys_under(&client, &namespace).await;
+                let keys = keys_matching(&client, &format!("{namespace}:*")).await;
                 if !keys.is_empty() {
                     let _: i64 = client.del(keys).await.unwrap_or(0);
                 }
@@ -408,14 +410,29 @@ impl RealBackends {
         timeout: Duration,
         near_entries: usize,
     ) -> RedisDecisionCache {
-        RedisDecisionCache::connect(RedisCacheSettings {
+        self.cache_with(self.cache_settings(url, ttl, timeout, near_entries))
+            .await
+    }
+
+    /// How this test's caches are set up: its namespace on the Redis at `url`.
+    pub fn cache_settings(
+        &self,
+        url: &str,
+        ttl: Duration,
+        timeout: Duration,
+        near_entries: usize,
+    ) -> RedisCacheSettings {
+        RedisCacheSettings {
             url: url.to_owned(),
             namespace: self.namespace.namespace.clone(),
             ttl,
             timeout,
             near_entries,
-        })
-        .await
-        .unwrap()
+            signing_key: None,
+        }
+    }
+
+    pub async fn cache_with(&self, settings: RedisCacheSettings) -> RedisDecisionCache {
+        RedisDecisionCache::connect(settings).await.unwrap()
     }
 }

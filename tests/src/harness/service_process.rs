@@ -39,7 +39,21 @@ pub struct Running {
 
 impl Running {
     pub async fn start(env: &[(&str, String)]) -> Self {
-        let mut command = Command::new(binary());
+        Self::start_command(Command::new(binary()), env).await
+    }
+
+    /// The binary, allowed at most `descriptors` open files (util-linux's
+    /// `prlimit` sets the limit, soft and hard, then runs it).
+    pub async fn start_with_descriptors(env: &[(&str, String)], descriptors: u32) -> Self {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={descriptors}:{descriptors}"))
+            .arg("--")
+            .arg(binary());
+        Self::start_command(command, env).await
+    }
+
+    async fn start_command(mut command: Command, env: &[(&str, String)]) -> Self {
         command
             .env_clear()
             .env("CREDIT_DECISIONS_ADDR", "127.0.0.1:0")
@@ -99,12 +113,17 @@ impl Running {
 
     /// The `addr` of the "serving credit decisions" line, once it is logged.
     pub fn reported_address(&self) -> Option<String> {
+        self.start_up_line()
+            .and_then(|line| line["addr"].as_str().map(str::to_owned))
+    }
+
+    /// The "serving credit decisions" line, once it is logged.
+    pub fn start_up_line(&self) -> Option<Value> {
         let stdout = self.stdout.lock().unwrap();
         stdout
             .lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .find(|line| line["message"] == "serving credit decisions")
-            .and_then(|line| line["addr"].as_str().map(str::to_owned))
     }
 
     pub fn terminate(&self) {

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, HourlyTally, LogEntry, ModelInfo, Reason, Scorer, ScoringError,
-    StoreError, Verdict, Window,
+    DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow, ModelInfo, Reason, Scorer,
+    ScoringError, StoreError, Verdict,
 };
 
 /// One call the decision flow made, in the order calls were made across all
@@ -133,7 +133,7 @@ impl DecisionStore for SpyStore {
         self.inner.list(limit, before).await
     }
 
-    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+    async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
         self.inner.tally(window).await
     }
 

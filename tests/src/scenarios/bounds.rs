@@ -51,6 +51,74 @@ async fn a_body_that_stalls_is_answered_408_and_the_connection_closed() {
     app.assert_nothing_reached_the_ports();
 }
 
+/// A chunked body that stops after its first chunk: the 408 comes, and the
+/// connection is closed with it rather than held open waiting for the rest
+/// (actix-web drains a chunked body it was not asked to read).
+#[tokio::test]
+async fn a_stalled_chunked_body_is_answered_408_and_its_connection_closed() {
+    let mut backends = TestBackends::memory();
+    backends.options.body_timeout = Duration::from_millis(300);
+    let app = TestApp::spawn(backends).await;
+
+    let mut stream = connect(&app).await;
+    let head = "POST /v1/decisions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"5\r\n{\"che\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the connection is closed after the 408, not held")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request-timeout"), "{answer}");
+    app.assert_nothing_reached_the_ports();
+}
+
+/// On a kept-alive connection, the next request's head is bounded as the
+/// first one's is: one trickling in a byte at a time is cut off.
+#[tokio::test]
+async fn a_second_requests_head_that_trickles_is_cut_off() {
+    let app = TestApp::on_memory().await;
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 1024];
+    let read = stream.read(&mut first).await.unwrap();
+    assert!(first[..read].starts_with(b"HTTP/1.1 200"));
+
+    // The next head, a byte every half second: never complete.
+    let started = Instant::now();
+    let trickle = b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Padding: ";
+    let mut closed = false;
+    for byte in trickle.iter().chain(std::iter::repeat(&b'a')).take(60) {
+        if stream.write_all(std::slice::from_ref(byte)).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut rest = [0u8; 64];
+        match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut rest)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) | Err(_) => {}
+        }
+    }
+    assert!(closed, "a head trickling for 30 s was not cut off");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(20), "cut off after {took:?}");
+}
+
+async fn connect(app: &TestApp) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_flood_of_bad_applications_lists_a_hundred_errors_and_counts_the_rest() {
     let app = TestApp::on_memory().await;

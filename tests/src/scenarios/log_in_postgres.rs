@@ -583,12 +583,11 @@ async fn tallies_count_each_decision_once_before_during_and_after_folding() {
         .await,
     );
     let now = domain::decision::now_for_log();
-    // Whole minutes around now, so the report reads the tallies, not rows.
     let minute = domain::monitoring::minute_of(now);
-    let window = domain::Window {
+    let window = domain::MinuteWindow::covering(domain::Window {
         since: minute - chrono::TimeDelta::minutes(60),
         until: minute + chrono::TimeDelta::minutes(10),
-    };
+    });
     let mut logged = Vec::new();
     for batch in 0..20 {
         let appended = entries(&vec![record(Source::Model); 1 + batch % 3]);

@@ -31,6 +31,7 @@ macro_rules! on_both_backends {
 mod auth;
 mod batch;
 mod bounds;
+mod cache_trust;
 mod decision_flow;
 mod degradation;
 mod health;

@@ -3,6 +3,7 @@
 //! errors, the dashboard page and the PSI gauges. Written once, run on the
 //! memory log and on PostgreSQL.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -102,12 +103,16 @@ pub async fn the_training_population_is_stable_everywhere(app: &TestApp) {
     ) {
         assert_eq!(status(drift), "stable", "{name}");
         assert!(psi(drift) < 1e-4, "{name}: {}", psi(drift));
+        // Every bin holds its training share, give or take one application
+        // of the thousand: a probability within 1e-7 of a decile's edge may
+        // fall either side of it, as tract's float kernels differ from one
+        // processor to another (the parity test allows 1e-5).
         for bin in drift["bins"].as_array().unwrap() {
             let (expected, actual) = (
                 bin["expected"].as_f64().unwrap(),
                 bin["actual"].as_f64().unwrap(),
             );
-            assert!((expected - actual).abs() < 1e-6, "{name} {bin}");
+            assert!((expected - actual).abs() <= 0.001 + 1e-6, "{name} {bin}");
         }
     }
 
@@ -128,10 +133,12 @@ pub async fn a_shifted_population_moves_its_field_and_the_score(app: &TestApp) {
         decide_all(app, &training_applications()).await;
         report(app, "").await
     }["score"]);
-    let since = now_text(app).await;
-    decide_all(app, &shifted("checking_account", |_| json!("below_0"))).await;
+    // Served by another service of its own, so that the window holds only
+    // the shifted ones (a report covers whole minutes).
+    let other = app.another().await;
+    decide_all(&other, &shifted("checking_account", |_| json!("below_0"))).await;
 
-    let shifted = report(app, &format!("?since={since}")).await;
+    let shifted = report(&other, "").await;
     assert_eq!(
         shifted["decisions"], 1000,
         "the window holds only the shifted ones"
@@ -188,54 +195,145 @@ pub async fn under_a_hundred_decisions_there_is_no_psi(app: &TestApp) {
     );
 }
 
-/// The time as the log's latest record has it, just after it.
-async fn now_text(app: &TestApp) -> String {
-    let page: Value = app.get("/v1/decisions?limit=1").await.json().await.unwrap();
-    let newest = page["items"][0]["created_at"].as_str().unwrap();
-    let at =
-        chrono::DateTime::parse_from_rfc3339(newest).unwrap() + chrono::TimeDelta::microseconds(1);
-    at.to_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+/// The logged times of the decisions in the log, oldest first.
+async fn logged_times(app: &TestApp) -> Vec<DateTime<Utc>> {
+    let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|record| time(record["created_at"].as_str().unwrap()))
+        .collect()
 }
 
-/// `since` counts from its instant on, `until` stops before its own.
-pub async fn the_window_holds_what_was_logged_within_it(app: &TestApp) {
+fn time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A report covers the whole minutes around its window: `since` from the
+/// start of its minute, `until` to the end of its own, and says so. What it
+/// counts is every decision logged in them.
+pub async fn the_window_holds_what_was_logged_in_its_minutes(app: &TestApp) {
     for age in [30, 31, 32] {
         let response = app
             .post_decision(&example_with("age_years", json!(age)))
             .await;
         assert_eq!(response.status(), 200);
     }
-    let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
-    let times: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .map(|record| record["created_at"].as_str().unwrap())
-        .collect();
-
-    let count = |query: String| async move { report(app, &query).await["decisions"].clone() };
-    assert_eq!(count(format!("?since={}", times[1])).await, 2);
-    assert_eq!(count(format!("?until={}", times[1])).await, 1);
+    let times = logged_times(app).await;
+    let minute = |at: DateTime<Utc>| domain::monitoring::minute_of(at);
+    let end_of_minute = |at: DateTime<Utc>| {
+        if minute(at) == at {
+            at
+        } else {
+            minute(at) + TimeDelta::minutes(1)
+        }
+    };
+    let counted = |since: DateTime<Utc>, until: DateTime<Utc>| {
+        let (since, until) = (minute(since), end_of_minute(until));
+        times
+            .iter()
+            .filter(|at| since <= **at && **at < until)
+            .count()
+    };
+    let windows = [
+        (times[1], Utc::now()),
+        (times[0], times[2]),
+        (times[1], times[1]),
+        (times[1], times[1] + TimeDelta::milliseconds(1)),
+        (minute(times[0]), minute(times[0])),
+    ];
+    for (since, until) in windows {
+        let report = report(
+            app,
+            &format!("?since={}&until={}", text(since), text(until)),
+        )
+        .await;
+        assert_eq!(
+            report["window"],
+            json!({
+                "since": minute(since).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                "until": end_of_minute(until).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            }),
+            "{since} – {until}"
+        );
+        assert_eq!(
+            report["decisions"],
+            counted(since, until),
+            "{since} – {until}"
+        );
+    }
     assert_eq!(
-        count(format!("?since={}&until={}", times[0], times[2])).await,
-        2
-    );
-    assert_eq!(count(format!("?since={0}&until={0}", times[1])).await, 0);
-    assert_eq!(
-        count("?since=2099-01-01T00:00:00Z&until=2099-01-02T00:00:00Z".to_owned()).await,
+        report(
+            app,
+            "?since=2099-01-01T00:00:00Z&until=2099-01-02T00:00:00Z"
+        )
+        .await["decisions"],
         0
     );
     let default = report(app, "").await;
     assert_eq!(default["decisions"], 3);
     let window = &default["window"];
-    let since = chrono::DateTime::parse_from_rfc3339(window["since"].as_str().unwrap()).unwrap();
-    let until = chrono::DateTime::parse_from_rfc3339(window["until"].as_str().unwrap()).unwrap();
+    let since = time(window["since"].as_str().unwrap());
+    let until = time(window["until"].as_str().unwrap());
+    assert!(
+        (TimeDelta::hours(24)..=TimeDelta::hours(24) + TimeDelta::minutes(2))
+            .contains(&(until - since)),
+        "the default window is a day, in whole minutes: {window}"
+    );
+}
+
+/// A window around one decision, to the millisecond, shows how many
+/// decisions there were and how they went, but no bin's share: no report
+/// describes fewer than 100 applicants (the probe isolated any applicant's
+/// answers by halving such windows).
+pub async fn a_narrow_window_shows_no_applicant(app: &TestApp) {
+    let response = app
+        .post_decision(&example_with("age_years", json!(44)))
+        .await;
+    assert_eq!(response.status(), 200);
+    let at = logged_times(app).await[0];
+    let query = format!(
+        "?since={}&until={}",
+        text(at),
+        text(at + TimeDelta::milliseconds(1))
+    );
+    let narrow = report(app, &query).await;
+    assert_eq!(narrow["decisions"], 1);
     assert_eq!(
-        until - since,
-        chrono::TimeDelta::hours(24),
-        "the default window is a day"
+        narrow["by_decision"]["approve"].as_u64().unwrap()
+            + narrow["by_decision"]["decline"].as_u64().unwrap(),
+        1
+    );
+    for (name, drift) in std::iter::once(("score", &narrow["score"])).chain(
+        narrow["features"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, d)| (n.as_str(), d)),
+    ) {
+        assert_eq!(drift["psi"], Value::Null, "{name}");
+        for bin in drift["bins"].as_array().unwrap() {
+            assert_eq!(bin["actual"], Value::Null, "{name}: {bin}");
+            assert!(bin["expected"].is_number(), "{name}: {bin}");
+        }
+    }
+    // Nor does the dashboard show them.
+    let page = app
+        .get(&format!("/monitoring{query}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("shares not shown"), "{page}");
+    assert!(
+        !page.contains("window: 100.0%"),
+        "one applicant's bins are drawn"
     );
 }
 
@@ -340,7 +438,8 @@ on_both_backends!(
     a_shifted_population_moves_its_field_and_the_score,
     a_young_population_moves_age,
     under_a_hundred_decisions_there_is_no_psi,
-    the_window_holds_what_was_logged_within_it,
+    the_window_holds_what_was_logged_in_its_minutes,
+    a_narrow_window_shows_no_applicant,
     a_bad_window_is_422_naming_the_parameter,
     a_window_in_a_far_year_is_an_empty_report,
     the_dashboard_draws_the_report,

@@ -9,8 +9,8 @@ use chrono::{TimeDelta, Utc};
 
 use domain::{
     Application, CacheEntry, CacheKey, Cells, DecisionCache, DecisionId, DecisionRecord,
-    DecisionStore, HourlyTally, LogEntry, Outcome, Scorer, Source, StoreError, Tally, Verdict,
-    Window,
+    DecisionStore, HourlyTally, LogEntry, MinuteWindow, Outcome, Scorer, Source, StoreError, Tally,
+    Verdict, Window,
 };
 use pretty_assertions::assert_eq;
 
@@ -149,8 +149,9 @@ pub fn entries(records: &[DecisionRecord]) -> Vec<LogEntry> {
 }
 
 /// What a store's tallies must add up to: the cells of exactly the entries
-/// whose `created_at` is in the window, by hour and model version, whether
-/// the window's edges fall on whole minutes or inside them.
+/// whose `created_at` is in the window's whole minutes, by hour and model
+/// version, whether the window asked for ends on whole minutes or inside
+/// them.
 pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
     // Hours ahead (their partitions exist), on a whole hour.
     let hour = HourlyTally::hour_of(Utc::now()) + TimeDelta::hours(2);
@@ -183,7 +184,7 @@ pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
         (at(5, 0), at(5, 0)),
         (at(-60, 0), at(0, 0)),
     ] {
-        let window = Window { since, until };
+        let window = MinuteWindow::covering(Window { since, until });
         let scanned = HourlyTally::gather(
             logged
                 .iter()
@@ -205,10 +206,10 @@ pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
         );
     }
     let all = store
-        .tally(Window {
+        .tally(MinuteWindow::covering(Window {
             since: at(0, 0),
             until: at(120, 0),
-        })
+        }))
         .await
         .unwrap();
     let decisions: Vec<(u32, &str, u64)> = all

@@ -6,6 +6,8 @@
 //! `scripts/test` does).
 
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
@@ -13,6 +15,7 @@ use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::harness::data::example_with;
+use crate::harness::eventually;
 use crate::harness::real_backends::{TestDatabase, admin_database_url};
 use crate::harness::service_process::{Running, binary};
 
@@ -281,6 +284,154 @@ async fn a_device_as_the_model_is_refused_at_once_naming_it() {
         stderr.contains("cannot read the model /dev/zero: it is not a regular file"),
         "{stderr}"
     );
+}
+
+/// A FIFO as the model: opening one waits for a writer, maybe for ever. It
+/// is refused without being opened, at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_as_the_model_is_refused_at_once_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("model.onnx");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = fifo.to_str().unwrap();
+    let (code, stderr) = run_briefly(&[("CREDIT_DECISIONS_MODEL", fifo)], Duration::from_secs(5));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the model {fifo}: it is not a regular file"
+        )),
+        "{stderr}"
+    );
+}
+
+/// Configuration that would fail open stops the service, naming the
+/// variable: keys set to nothing (no authentication), a setting of an
+/// adapter not selected (a database URL with the memory store keeps the log
+/// in memory), numbers with a sign or a space.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_that_would_fail_open_stops_the_service() {
+    for (env, variable) in [
+        (
+            vec![("CREDIT_DECISIONS_API_KEYS", "")],
+            "CREDIT_DECISIONS_API_KEYS",
+        ),
+        (
+            vec![("CREDIT_DECISIONS_API_KEYS", " , ")],
+            "CREDIT_DECISIONS_API_KEYS",
+        ),
+        (
+            vec![(
+                "CREDIT_DECISIONS_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+            )],
+            "CREDIT_DECISIONS_DATABASE_URL",
+        ),
+        (
+            vec![("CREDIT_DECISIONS_CACHE_TIMEOUT_MS", "abc")],
+            "CREDIT_DECISIONS_CACHE_TIMEOUT_MS",
+        ),
+        (
+            vec![
+                ("CREDIT_DECISIONS_CACHE", "redis"),
+                ("CREDIT_DECISIONS_REDIS_URL", "redis://127.0.0.1:1"),
+                ("CREDIT_DECISIONS_CACHE_TIMEOUT_MS", " 50"),
+            ],
+            "CREDIT_DECISIONS_CACHE_TIMEOUT_MS",
+        ),
+        (
+            vec![("CREDIT_DECISIONS_CACHE_TTL_SECS", "+5")],
+            "CREDIT_DECISIONS_CACHE_TTL_SECS",
+        ),
+    ] {
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(10));
+        assert_eq!(code, Some(2), "{env:?}: {stderr}");
+        assert!(stderr.contains(variable), "{env:?}: {stderr}");
+    }
+}
+
+/// The start-up line names what the service runs on: the cache, the log
+/// with its host and database (no password), the model and whether keys
+/// are required.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_line_names_the_adapters_the_model_and_the_keys() {
+    let service = Running::start(&[("CREDIT_DECISIONS_API_KEYS", "k3y-s3cret".to_owned())]).await;
+    let started = service.start_up_line().expect("a start-up line");
+    let fields = &started;
+    assert_eq!(fields["cache"], "memory", "{started}");
+    assert_eq!(
+        fields["log"], "memory (the log lasts as long as the process)",
+        "{started}"
+    );
+    assert_eq!(
+        fields["model"], "german-credit-2026.11.0 (built in)",
+        "{started}"
+    );
+    assert_eq!(fields["api_keys"], "required", "{started}");
+    assert!(!started.to_string().contains("k3y-s3cret"));
+}
+
+/// A flood of sockets that each ask once, then send a head that never
+/// ends, as the probe's 19,995 did: with few descriptors the service once
+/// ran out of them and answered nobody. Now it holds no more connections
+/// than its descriptors allow (the rest wait to be accepted), cuts the ones
+/// that send nothing useful (sooner under pressure), and a health check
+/// behind the flood is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_sockets_beyond_the_bound_do_not_stop_health_checks() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let service = Running::start_with_descriptors(&[], 320).await;
+    let addr = service.base.trim_start_matches("http://").to_owned();
+    let connected = Arc::new(AtomicUsize::new(0));
+    let flood: Vec<_> = (0..300)
+        .map(|_| {
+            let (addr, connected) = (addr.clone(), connected.clone());
+            tokio::spawn(async move {
+                let Ok(mut socket) = tokio::net::TcpStream::connect(&addr).await else {
+                    return;
+                };
+                connected.fetch_add(1, Ordering::Relaxed);
+                let asked = socket
+                    .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .await;
+                let mut answer = [0u8; 512];
+                if asked.is_err() || !matches!(socket.read(&mut answer).await, Ok(n) if n > 0) {
+                    return;
+                }
+                // The next head, begun and never finished; held for a minute.
+                let _ = socket
+                    .write_all(b"GET /health/live HTTP/1.1\r\nX-Hold: ")
+                    .await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(60), socket.read(&mut answer)).await;
+            })
+        })
+        .collect();
+    // Queued behind the whole flood.
+    eventually(
+        "the flood is connected",
+        Duration::from_secs(10),
+        || async { connected.load(Ordering::Relaxed) == 300 },
+    )
+    .await;
+
+    let started = Instant::now();
+    let probe = reqwest::Client::new()
+        .get(format!("{}/health/live", service.base))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await;
+    assert!(
+        probe.as_ref().is_ok_and(|answer| answer.status() == 200),
+        "/health/live behind the flood: {probe:?} after {:?}",
+        started.elapsed()
+    );
+    flood.iter().for_each(tokio::task::JoinHandle::abort);
 }
 
 /// The resident memory of a process, from /proc.

@@ -169,6 +169,7 @@ async fn a_primary_killed_mid_run_fails_no_request_and_hits_resume_after_failove
         ttl: Duration::from_secs(600),
         timeout: bound,
         near_entries: NEAR_ENTRIES,
+        signing_key: None,
     })
     .await
     .unwrap();

@@ -10,8 +10,8 @@ use std::thread::ThreadId;
 use app::{Adapters, BackendNames, PerWorker, ServeOptions, Server};
 use async_trait::async_trait;
 use domain::{
-    DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LogEntry, StoreError,
-    Window,
+    DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow,
+    StoreError,
 };
 use futures::future::join_all;
 use memory::MemoryDecisionLog;
@@ -59,7 +59,7 @@ impl DecisionStore for ThreadBound {
         self.inner.list(limit, before).await
     }
 
-    async fn tally(&self, window: Window) -> Result<Vec<HourlyTally>, StoreError> {
+    async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
         self.check_thread();
         self.inner.tally(window).await
     }
