@@ -255,9 +255,10 @@ mod bodies {
         /// The training population's share.
         #[schema(minimum = 0, maximum = 1)]
         pub expected: f64,
-        /// The window's share.
+        /// The window's share; null under 100 decisions, so that no report
+        /// shows how a few applicants answered.
         #[schema(minimum = 0, maximum = 1)]
-        pub actual: f64,
+        pub actual: Option<f64>,
     }
 
     /// A free-form JSON object.
@@ -269,7 +270,7 @@ mod bodies {
 pub use bodies::*;
 
 /// What each problem status means, for every operation that can answer it.
-const PROBLEMS: [(u16, &str); 8] = [
+const PROBLEMS: [(u16, &str); 9] = [
     (400, "The body is not JSON, or not a JSON object"),
     (
         401,
@@ -290,6 +291,10 @@ const PROBLEMS: [(u16, &str); 8] = [
         "The input is invalid: every failing field is listed (the first 100, with a count of all in `detail`); \
          a repeated member, a number out of range, an object of more than 32 members or a member name over 64 bytes \
          is refused naming the member",
+    ),
+    (
+        429,
+        "Two monitoring reports are being computed already; Retry-After is set",
     ),
     (
         503,
@@ -341,10 +346,11 @@ problems! {
     RecordProblems = [401, 404, 503];
     /// Reading a page of the log.
     PageProblems = [401, 422, 503];
-    /// The monitoring report: the key, the window, the log.
-    MonitoringProblems = [401, 422, 503];
-    /// The monitoring dashboard (open, like the docs): the window, the log.
-    DashboardProblems = [422, 503];
+    /// The monitoring report: the key, the window, the reports at once, the log.
+    MonitoringProblems = [401, 422, 429, 503];
+    /// The monitoring dashboard: the key (a bearer token or Basic's
+    /// password), the window, the reports at once, the log.
+    DashboardProblems = [401, 422, 429, 503];
     /// Any other operation behind the key.
     KeyProblems = [401];
 }

@@ -111,7 +111,7 @@ impl Server {
     ) -> Result<Self, StartupError> {
         let bind = |addr: SocketAddr| {
             let listener =
-                TcpListener::bind(addr).map_err(|source| StartupError::Listen { addr, source })?;
+                listen_on(addr).map_err(|source| StartupError::Listen { addr, source })?;
             let bound = listener
                 .local_addr()
                 .map_err(|source| StartupError::Listen { addr, source })?;
@@ -172,7 +172,6 @@ impl Server {
         let per_worker = max_connections.div_ceil(workers).max(1);
         let mut builder = ActixServer::build()
             .workers(workers)
-            .backlog(BACKLOG)
             .max_concurrent_connections(per_worker)
             .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
         let draining = builder.graceful_shutdown_signal();
@@ -331,6 +330,17 @@ where
         Ok((stream, peer))
     })
     .and_then(http)
+}
+
+/// A listening socket on `addr` whose backlog holds a flood's connections
+/// while the workers are full (std's listener keeps only 128).
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG as i32)?;
+    Ok(socket.into())
 }
 
 /// Client connections the process can hold: its descriptor limit, raised

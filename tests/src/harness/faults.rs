@@ -72,3 +72,51 @@ impl Scorer for BrokenScorer {
         ))
     }
 }
+
+/// A decision log whose monitoring reads wait until the test lets them go
+/// (a slow report), while everything else goes straight to `inner`.
+pub struct HeldReports {
+    pub inner: std::sync::Arc<dyn DecisionStore>,
+    /// A permit lets one report through.
+    pub gate: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Reports waiting at the gate.
+    pub waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HeldReports {
+    pub fn new(inner: std::sync::Arc<dyn DecisionStore>) -> Self {
+        Self {
+            inner,
+            gate: std::sync::Arc::new(tokio::sync::Semaphore::new(0)),
+            waiting: std::sync::Arc::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl DecisionStore for HeldReports {
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        self.inner.append(entries).await
+    }
+    async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let permit = self.gate.acquire().await.expect("the gate stays open");
+        permit.forget();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.inner.tally(window).await
+    }
+    async fn get(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn list(
+        &self,
+        limit: u16,
+        before: Option<DecisionId>,
+    ) -> Result<DecisionPage, StoreError> {
+        self.inner.list(limit, before).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}

@@ -115,6 +115,8 @@ impl TestBackends {
 
 pub struct TestApp {
     pub base: String,
+    /// The operators' address, when the app was given one.
+    pub operator_base: Option<String>,
     client: reqwest::Client,
     pub order: CallOrder,
     /// `None` when the app runs without a cache.
@@ -167,10 +169,12 @@ impl TestApp {
             Server::build_with("127.0.0.1:0".parse().unwrap(), adapters, backends.options)
                 .expect("the app starts on a free port");
         let base = format!("http://{}", service.addr());
+        let operator_base = service.operator_addr().map(|addr| format!("http://{addr}"));
         let handle = service.handle();
         tokio::spawn(service.run_until_stopped());
         Self {
             base,
+            operator_base,
             client: reqwest::Client::new(),
             order,
             cache,

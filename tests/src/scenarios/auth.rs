@@ -1,5 +1,7 @@
-//! API keys: `/v1/*` needs a configured bearer key; health, metrics and the
-//! API description stay open.
+//! API keys: `/v1/*` needs a configured bearer key, and so does the
+//! monitoring dashboard (as a bearer token, or HTTP Basic's password for a
+//! browser) unless it is served on the operators' own address; health,
+//! metrics and the API description stay open.
 
 use pretty_assertions::assert_eq;
 use reqwest::Method;
@@ -96,6 +98,84 @@ async fn health_metrics_and_the_api_description_stay_open() {
     ] {
         assert_eq!(app.get(path).await.status(), 200, "{path}");
     }
+}
+
+/// The dashboard shows what `/v1/monitoring` shows: with keys configured it
+/// needs one too, and says so in a way a browser asks for it.
+#[tokio::test]
+async fn the_dashboard_needs_a_key_as_a_bearer_token_or_basics_password() {
+    use base64::Engine;
+    let app = app_with_keys().await;
+    let window = "?since=2026-11-25T10:00:00Z&until=2026-11-25T10:00:00.001Z";
+    for path in ["/monitoring", &format!("/monitoring{window}")] {
+        let response = app.get(path).await;
+        assert_eq!(
+            header(&response, "www-authenticate").as_deref(),
+            Some(r#"Basic realm="credit-decisions monitoring", charset="UTF-8""#),
+            "{path}"
+        );
+        expect_problem(response, 401, "unauthorized").await;
+    }
+    let basic = |credentials: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    };
+    for refused in [basic("operator:key-three"), "Bearer key-on".to_owned()] {
+        let response = app
+            .build(Method::GET, "/monitoring")
+            .header("Authorization", &refused)
+            .send()
+            .await
+            .unwrap();
+        expect_problem(response, 401, "unauthorized").await;
+    }
+    app.assert_nothing_reached_the_ports();
+    for admitted in [basic("operator:key-two"), "Bearer key-one".to_owned()] {
+        let response = app
+            .build(Method::GET, "/monitoring")
+            .header("Authorization", &admitted)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{admitted}");
+        assert!(response.text().await.unwrap().contains("<svg"));
+    }
+}
+
+/// With an operators' address, the metrics and the dashboard are served
+/// there (without a key: the address is the operators' network) and nowhere
+/// else; health is answered on both.
+#[tokio::test]
+async fn on_an_operators_address_the_dashboard_and_metrics_leave_the_public_one() {
+    let mut backends = TestBackends::memory().with_api_keys(&["key-one"]);
+    backends.options.operator_addr = Some("127.0.0.1:0".parse().unwrap());
+    let app = TestApp::spawn(backends).await;
+    let operator = app.operator_base.clone().expect("an operators' address");
+    let client = reqwest::Client::new();
+    for path in ["/monitoring", "/metrics", "/health/live", "/health/ready"] {
+        let response = client
+            .get(format!("{operator}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path} on the operators' address");
+    }
+    for path in ["/monitoring", "/metrics"] {
+        expect_problem(app.get(path).await, 404, "not-found").await;
+    }
+    for path in ["/health/live", "/openapi.json"] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+    // The API is not served to the operators' address.
+    let response = client
+        .get(format!("{operator}/v1/decisions"))
+        .header("Authorization", "Bearer key-one")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(response, 404, "not-found").await;
 }
 
 /// Every spelling of a /v1 path that the router might match: percent-encoded

@@ -242,6 +242,46 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
     assert_eq!(ages.last(), Some(&31));
 }
 
+/// A PostgreSQL that stops answering (stopped with SIGSTOP, or a network
+/// that drops everything) never applies its own statement bound: the
+/// service bounds every read itself, as it bounds a commit, and answers
+/// 503 with `Retry-After` past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_log_answers_reads_503_within_its_bound() {
+    let (proxy, app) = on_a_log_behind_a_proxy().await;
+    let decision = app.post_decision_json(&example_application()).await;
+    let id = decision["decision_id"].as_str().unwrap();
+    proxy.black_hole();
+    for path in [
+        "/v1/decisions".to_owned(),
+        format!("/v1/decisions/{id}"),
+        "/v1/monitoring".to_owned(),
+    ] {
+        let started = Instant::now();
+        let response = app
+            .build(reqwest::Method::GET, &path)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{path} was held, not answered: {error}"));
+        assert_eq!(
+            header(&response, "retry-after").as_deref(),
+            Some("5"),
+            "{path}"
+        );
+        expect_problem(response, 503, "unavailable").await;
+        // The log's bound (5 s), and nothing like the 76 s of a held read.
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(5) + SLACK,
+            "{path} took {took:?}"
+        );
+    }
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status(), 503);
+    proxy.restore();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_outage_the_log_is_read_at_once_though_its_idle_connections_broke() {
     let (proxy, app) = on_a_log_behind_a_proxy().await;

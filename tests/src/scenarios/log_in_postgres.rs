@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use super::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
-use crate::harness::real_backends::RealBackends;
-use crate::harness::{TestApp, TestBackends};
+use crate::harness::real_backends::{RealBackends, TestDatabase, admin_database_url};
+use crate::harness::{TestApp, TestBackends, eventually};
 use crate::scenarios::port_contracts::{entries, record};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -645,4 +645,219 @@ async fn tallies_count_each_decision_once_before_during_and_after_folding() {
     log.fold_tallies().await.unwrap();
     assert_eq!(deltas_left(&url).await, 0, "a fold leaves no delta behind");
     assert_eq!(log.tally(window).await.unwrap(), scanned_tallies(&logged));
+}
+
+/// This month's partition, as PostgreSQL names it.
+fn this_months_partition() -> String {
+    Utc::now().format("decisions_%Y_%m").to_string()
+}
+
+/// A month without its partition (dropped by hand, or never made) does not
+/// refuse decisions: the insert that finds none makes it and is tried once
+/// more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_in_a_month_without_its_partition_makes_it() {
+    let app = TestApp::on_real().await;
+    let db = Database::connect(&app.real().database().url).await.unwrap();
+    db.execute_unprepared(&format!("DROP TABLE {}", this_months_partition()))
+        .await
+        .unwrap();
+    let response = app.post_decision(&example_application()).await;
+    assert_eq!(response.status(), 200);
+    let decision: Value = response.json().await.unwrap();
+    let rows = app
+        .real()
+        .database()
+        .query_json(&format!(
+            "SELECT decision_id::text AS id FROM {}",
+            this_months_partition()
+        ))
+        .await;
+    assert_eq!(rows, vec![json!({"id": decision["decision_id"]})]);
+    let _ = db.close().await;
+}
+
+/// While this month has no partition the log cannot take a row, and
+/// readiness says so (a load balancer stops sending decisions); the upkeep
+/// it nudges makes the partition again, and readiness says so too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_is_503_while_the_month_has_no_partition_then_200() {
+    let app = TestApp::on_real().await;
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    let db = Database::connect(&app.real().database().url).await.unwrap();
+    db.execute_unprepared(&format!("DROP TABLE {}", this_months_partition()))
+        .await
+        .unwrap();
+    let not_ready = app.get("/health/ready").await;
+    assert_eq!(not_ready.status(), 503);
+    let body: Value = not_ready.json().await.unwrap();
+    assert_eq!(body["components"]["store"]["status"], "down", "{body}");
+    eventually("readiness is back", Duration::from_secs(10), || async {
+        app.get("/health/ready").await.status() == 200
+    })
+    .await;
+    let made = app
+        .real()
+        .database()
+        .query_json(&format!(
+            "SELECT to_regclass('{}') IS NOT NULL AS made",
+            this_months_partition()
+        ))
+        .await;
+    assert_eq!(made, vec![json!({"made": true})]);
+    let _ = db.close().await;
+}
+
+/// A role of the test's own, dropped (with what it was granted) after the
+/// databases it was granted things in.
+struct TestRole {
+    name: String,
+}
+
+impl TestRole {
+    async fn create() -> Self {
+        let name = format!("credit_decisions_serving_{}", uuid::Uuid::now_v7().simple());
+        let admin = Database::connect(&admin_database_url()).await.unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE ROLE \"{name}\" LOGIN"))
+            .await
+            .unwrap();
+        let _ = admin.close().await;
+        Self { name }
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let admin = Database::connect(&admin_database_url()).await.unwrap();
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP ROLE IF EXISTS \"{name}\""))
+                        .await;
+                    let _ = admin.close().await;
+                })
+        })
+        .join();
+    }
+}
+
+/// With an owner role, the role the service serves with can write and read
+/// decisions and nothing more: each statement the probe undid the log with
+/// as the service's own role is refused, and the rows stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serving_role_cannot_change_the_log_or_its_schema() {
+    let role = TestRole::create().await;
+    let real = RealBackends::create().await;
+    let owner_url = real.database().url.clone();
+    let serving_url = owner_url.replacen("postgres@", &format!("{}@", role.name), 1);
+    assert_ne!(
+        serving_url, owner_url,
+        "the test database URL names its user"
+    );
+    let store = real
+        .store_with(PostgresLogSettings {
+            owner_url: Some(owner_url.clone()),
+            ..PostgresLogSettings::new(&serving_url)
+        })
+        .await;
+    let cache = real.cache(Duration::from_secs(3600)).await;
+    let app = TestApp::spawn(TestBackends::on_real(real, cache, store)).await;
+    let decision = app.post_decision_json(&example_application()).await;
+    let id = decision["decision_id"].as_str().unwrap();
+    assert_eq!(app.get_decision(id).await.status(), 200);
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    assert_eq!(app.get("/v1/monitoring").await.status(), 200);
+
+    let month = this_months_partition();
+    let serving = Database::connect(&serving_url).await.unwrap();
+    for statement in [
+        "ALTER TABLE decisions ALTER COLUMN decision TYPE text USING 'approve'".to_owned(),
+        "ALTER TABLE decisions DISABLE TRIGGER decisions_append_only".to_owned(),
+        "DROP TRIGGER decisions_append_only ON decisions".to_owned(),
+        format!("ALTER TABLE decisions DETACH PARTITION {month}"),
+        format!("DROP TABLE {month}"),
+        "DROP TABLE decisions".to_owned(),
+        "CREATE OR REPLACE FUNCTION decisions_are_append_only() RETURNS trigger \
+         LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"
+            .to_owned(),
+        "UPDATE decisions SET decision = 'approve'".to_owned(),
+        "DELETE FROM decisions".to_owned(),
+        format!("DELETE FROM {month}"),
+        "TRUNCATE decisions".to_owned(),
+        "SELECT decisions_create_partition(now() - interval '40 months')".to_owned(),
+        "SELECT decisions_make_partition(now() - interval '2 months')".to_owned(),
+        "SELECT decisions_make_partition(now() + interval '30 months')".to_owned(),
+        "DELETE FROM decision_tally".to_owned(),
+    ] {
+        assert!(
+            serving.execute_unprepared(&statement).await.is_err(),
+            "the serving role could: {statement}"
+        );
+    }
+    // Making this month's partition, which exists, is what it may do.
+    serving
+        .execute_unprepared("SELECT decisions_make_partition(now())")
+        .await
+        .unwrap();
+    let _ = serving.close().await;
+    let rows =
+        TestDatabase::query_json_at(&owner_url, "SELECT count(*) AS rows FROM decisions").await;
+    assert_eq!(rows, vec![json!({"rows": 1})]);
+    drop(app);
+}
+
+/// A report's cost does not depend on where its window's ends fall: with a
+/// hundred thousand decisions in one minute, a window whose ends cut through
+/// that minute costs what one on whole minutes does (the probe's windows
+/// cost ~0.8 s of database work each, from scanning the cut minutes' rows).
+/// Compared as a ratio of the two, never as a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reports_cost_does_not_depend_on_where_its_window_ends() {
+    let app = TestApp::on_real().await;
+    // An hour ahead: its month's partition is made ahead of time.
+    let busy = domain::monitoring::minute_of(Utc::now()) + chrono::TimeDelta::hours(1);
+    let db = Database::connect(&app.real().database().url).await.unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
+                                probability_of_default, request, response)
+         SELECT gen_random_uuid(), '{busy}'::timestamptz + i * interval '500 microseconds',
+                'model', 'busy-model', 'approve', 0.1, '{{}}', '{{}}'
+         FROM generate_series(1, 100000) AS i"
+    ))
+    .await
+    .unwrap();
+    let _ = db.close().await;
+    let text = |at: chrono::DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let cost = |since: chrono::DateTime<Utc>, until: chrono::DateTime<Utc>| {
+        let query = format!("/v1/monitoring?since={}&until={}", text(since), text(until));
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            for _ in 0..10 {
+                assert_eq!(app.get(&query).await.status(), 200);
+            }
+            started.elapsed()
+        }
+    };
+    let seconds = chrono::TimeDelta::seconds;
+    let (whole_window, cut_window) = (
+        (busy, busy + seconds(60)),
+        (busy + seconds(20), busy + seconds(40)),
+    );
+    // Warm both up, then measure.
+    cost(whole_window.0, whole_window.1).await;
+    cost(cut_window.0, cut_window.1).await;
+    let whole = cost(whole_window.0, whole_window.1).await;
+    let cut = cost(cut_window.0, cut_window.1).await;
+    let ratio = cut.as_secs_f64() / whole.as_secs_f64();
+    assert!(
+        ratio < 3.0,
+        "a window cutting a busy minute cost {ratio:.1} times one on whole minutes ({cut:?} against {whole:?})"
+    );
 }

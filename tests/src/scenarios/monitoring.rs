@@ -8,8 +8,11 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use super::expect_problem;
-use crate::harness::TestApp;
+use std::time::Duration;
+
 use crate::harness::data::{example_with, golden_rows};
+use crate::harness::faults::HeldReports;
+use crate::harness::{TestApp, TestBackends, eventually};
 
 /// The model's threshold, from its card.
 const THRESHOLD: f32 = 0.2326;
@@ -445,3 +448,60 @@ on_both_backends!(
     the_dashboard_draws_the_report,
     metrics_export_the_psi_of_the_last_day,
 );
+
+/// Reports are computed two at a time; the others are refused at once with
+/// 429 and `Retry-After` (never queued), a scrape of the metrics does not
+/// wait for them, and decisions go on as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_past_the_limit_get_429_while_decisions_go_on() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let held = Arc::new(HeldReports::new(Arc::new(memory::MemoryDecisionLog::new())));
+    let app = Arc::new(TestApp::spawn(TestBackends::memory().with_store(held.clone())).await);
+    let running: Vec<_> = ["/v1/monitoring", "/monitoring"]
+        .into_iter()
+        .map(|path| {
+            let app = app.clone();
+            tokio::spawn(async move { app.get(path).await.status().as_u16() })
+        })
+        .collect();
+    eventually(
+        "two reports are computed",
+        Duration::from_secs(5),
+        || async { held.waiting.load(Ordering::SeqCst) == 2 },
+    )
+    .await;
+
+    for path in [
+        "/v1/monitoring",
+        "/monitoring",
+        "/v1/monitoring?since=2026-11-25T00:00:00Z",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(
+            super::header(&response, "retry-after").as_deref(),
+            Some("1"),
+            "{path}"
+        );
+        expect_problem(response, 429, "too-many-reports").await;
+    }
+    assert_eq!(app.get("/metrics").await.status(), 200);
+    for age in 20..40 {
+        let response = app
+            .post_decision(&example_with("age_years", json!(age)))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(
+        held.waiting.load(Ordering::SeqCst),
+        2,
+        "nothing queued behind them"
+    );
+
+    held.gate.add_permits(2);
+    for report in running {
+        assert_eq!(report.await.unwrap(), 200);
+    }
+    held.gate.add_permits(1);
+    assert_eq!(app.get("/v1/monitoring").await.status(), 200);
+}
