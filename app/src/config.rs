@@ -9,7 +9,7 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use postgres_log::PoolMode;
+use postgres_store::PoolMode;
 use redis_cache::SigningKey;
 use thiserror::Error;
 
@@ -202,7 +202,9 @@ impl std::fmt::Display for CacheConfig {
 impl std::fmt::Display for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StoreConfig::Memory => f.write_str("memory (the log lasts as long as the process)"),
+            StoreConfig::Memory => {
+                f.write_str("memory (decisions kept as long as the process runs)")
+            }
             StoreConfig::Postgres { url, owner_url, .. } => {
                 write!(f, "postgres at {url}")?;
                 match owner_url {
@@ -823,7 +825,7 @@ mod tests {
         );
         assert_eq!(
             StoreConfig::Memory.to_string(),
-            "memory (the log lasts as long as the process)"
+            "memory (decisions kept as long as the process runs)"
         );
     }
 

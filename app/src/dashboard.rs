@@ -55,7 +55,7 @@ fn header(out: &mut String, model_version: &str, since: &str, until: &str, now: 
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Monitoring · credit-decisions</title><style>{STYLE}</style></head><body>\
          <h1>Monitoring the credit model</h1>\
-         <p class=\"muted\">Model <strong>{}</strong>. The population served, from the decision log, \
+         <p class=\"muted\">Model <strong>{}</strong>. The population served, from the decision store, \
          against the training population. <a href=\"/v1/monitoring\">JSON</a> · <a href=\"/docs\">API</a></p><nav>",
         escape(model_version)
     );

@@ -7,8 +7,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow, ModelInfo, Reason, Scorer,
-    ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, ModelInfo, Reason, Scorer,
+    ScoringError, StoreEntry, StoreError, Verdict,
 };
 
 use crate::metrics::Metrics;
@@ -67,7 +67,7 @@ impl InstrumentedStore {
 
 #[async_trait]
 impl DecisionStore for InstrumentedStore {
-    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+    async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         let result = self.inner.append(entries).await;
         self.count("append", result)
     }

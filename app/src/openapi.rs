@@ -51,7 +51,7 @@ impl Modify for BearerKeys {
         BatchRequestDoc, BatchResponseDoc, ProblemDoc, FieldErrorDoc, MonitoringReportDoc)),
     modifiers(&BearerKeys),
     tags(
-        (name = "decisions", description = "Decide applications and read the decision log."),
+        (name = "decisions", description = "Decide applications and read the decision store."),
         (name = "model", description = "The serving model, and the population it meets."),
         (name = "operations", description = "Health, metrics and this description (never behind a key)."),
     )

@@ -230,7 +230,7 @@ impl From<domain::DecideError> for Problem {
     fn from(error: domain::DecideError) -> Self {
         let what = match error {
             domain::DecideError::ModelUnavailable(_) => "the model",
-            domain::DecideError::LogUnavailable(_) => "the decision log",
+            domain::DecideError::StoreUnavailable(_) => "the decision store",
         };
         Problem::Unavailable {
             what,
@@ -247,7 +247,7 @@ impl From<domain::StoreError> for Problem {
                 format!("no logged decision has the id {id}"),
             )]),
             domain::StoreError::Unavailable(reason) => Problem::Unavailable {
-                what: "the decision log",
+                what: "the decision store",
                 reason,
             },
         }

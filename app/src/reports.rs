@@ -11,7 +11,7 @@ use crate::problem::Problem;
 
 /// Reports computed at once, in the whole process: one per connection the
 /// PostgreSQL log keeps for reports.
-pub const REPORTS_AT_ONCE: usize = postgres_log::REPORT_CONNECTIONS as usize;
+pub const REPORTS_AT_ONCE: usize = postgres_store::REPORT_CONNECTIONS as usize;
 
 /// The reports being computed (app data, shared by every worker).
 #[derive(Clone)]

@@ -298,7 +298,7 @@ const PROBLEMS: [(u16, &str); 9] = [
     ),
     (
         503,
-        "The decision log or the model is unavailable; Retry-After is set",
+        "The decision store or the model is unavailable; Retry-After is set",
     ),
 ];
 

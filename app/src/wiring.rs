@@ -9,9 +9,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use domain::{DecisionCache, DecisionStore, Scorer};
-use memory::{MemoryDecisionCache, MemoryDecisionLog};
+use memory::{MemoryDecisionCache, MemoryDecisionStore};
 use onnx_scorer::{ModelLoadError, OnnxScorer};
-use postgres_log::{GroupSettings, PostgresDecisionLog, PostgresLogSettings};
+use postgres_store::{GroupSettings, PostgresDecisionStore, PostgresStoreSettings};
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use thiserror::Error;
 
@@ -31,7 +31,7 @@ pub enum StartupError {
     },
     #[error("the Redis cache cannot be set up: {0}")]
     Redis(String),
-    #[error("the PostgreSQL decision log cannot be set up: {0}")]
+    #[error("the PostgreSQL decision store cannot be set up: {0}")]
     Postgres(String),
 }
 
@@ -96,7 +96,7 @@ impl Adapters {
         };
         let (store, store_name): (PerWorker<dyn DecisionStore>, _) = match &config.store {
             StoreConfig::Memory => (
-                PerWorker::Shared(Arc::new(MemoryDecisionLog::new())),
+                PerWorker::Shared(Arc::new(MemoryDecisionStore::new())),
                 "memory",
             ),
             StoreConfig::Postgres {
@@ -110,7 +110,7 @@ impl Adapters {
                 group_rows,
                 writers,
             } => {
-                let settings = PostgresLogSettings {
+                let settings = PostgresStoreSettings {
                     max_connections: *pool_size,
                     pool_mode: *pool_mode,
                     retention_months: *retention_months,
@@ -121,7 +121,7 @@ impl Adapters {
                         writers: *writers,
                     },
                     owner_url: owner_url.as_ref().map(|owner| owner.expose().to_owned()),
-                    ..PostgresLogSettings::new(url.expose())
+                    ..PostgresStoreSettings::new(url.expose())
                 };
                 let scrub = |error: String| {
                     let error = url.scrub(&error);
@@ -129,7 +129,7 @@ impl Adapters {
                         .as_ref()
                         .map_or(error.clone(), |owner| owner.scrub(&error))
                 };
-                let store = PostgresDecisionLog::connect(&settings)
+                let store = PostgresDecisionStore::connect(&settings)
                     .await
                     .map_err(|error| StartupError::Postgres(scrub(error)))?;
                 let closing = store.clone();

@@ -197,7 +197,7 @@ pub struct DecisionRecord {
 
 /// The current time at the precision the decision log keeps (PostgreSQL's
 /// microseconds), so a record reads back equal to what was written.
-pub fn now_for_log() -> DateTime<Utc> {
+pub fn now_for_store() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 

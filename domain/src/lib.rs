@@ -28,6 +28,6 @@ pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Served};
 pub use model::{ModelInfo, ReasonRules, UntrustedVerdict};
 pub use monitoring::{Baseline, Cells, HourlyTally, MinuteWindow, MonitoringReport, Tally, Window};
 pub use ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, Scorer, ScoringError,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, Scorer, ScoringError, StoreEntry,
     StoreError,
 };

@@ -90,7 +90,7 @@ pub trait DecisionCache: Send + Sync {
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("the decision log is unavailable: {0}")]
+    #[error("the decision store is unavailable: {0}")]
     Unavailable(String),
     #[error("no logged decision has the id {0}")]
     UnknownCursor(DecisionId),
@@ -98,7 +98,7 @@ pub enum StoreError {
 
 /// A decision to log, with the cells it counts in for monitoring.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogEntry {
+pub struct StoreEntry {
     pub record: DecisionRecord,
     pub cells: Cells,
 }
@@ -108,7 +108,7 @@ pub struct LogEntry {
 #[async_trait]
 pub trait DecisionStore: Send + Sync {
     /// Durably writes the entries, all or none, before returning.
-    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError>;
+    async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError>;
     async fn get(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError>;
     /// Up to `limit` records logged before `before` (or the newest), newest first.
     async fn list(

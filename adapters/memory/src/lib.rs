@@ -6,7 +6,7 @@
 //! `tests/` run the same checks over both), but keep nothing across restarts.
 
 mod decision_cache;
-mod decision_log;
+mod decision_store;
 
 pub use decision_cache::MemoryDecisionCache;
-pub use decision_log::MemoryDecisionLog;
+pub use decision_store::MemoryDecisionStore;

@@ -198,7 +198,7 @@ pub async fn get_one(
     ),
     security((), ("api_key" = [])),
     responses(
-        (status = 200, description = "A page of the log", body = DecisionPageDoc),
+        (status = 200, description = "A page of the decision store", body = DecisionPageDoc),
         PageProblems,
     )
 )]

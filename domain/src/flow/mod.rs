@@ -14,12 +14,12 @@ use crate::application::Application;
 use crate::cache_key::CacheKey;
 use crate::decision::{
     CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Source, Verdict,
-    now_for_log,
+    now_for_store,
 };
 use crate::model::ModelInfo;
 use crate::monitoring::{MinuteWindow, MonitoringReport, Window};
 use crate::ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, LogEntry, Scorer, ScoringError,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, Scorer, ScoringError, StoreEntry,
     StoreError,
 };
 
@@ -49,7 +49,7 @@ pub enum DecideError {
     #[error(transparent)]
     ModelUnavailable(#[from] ScoringError),
     #[error(transparent)]
-    LogUnavailable(#[from] StoreError),
+    StoreUnavailable(#[from] StoreError),
 }
 
 /// The state of each component, for readiness.
@@ -181,10 +181,10 @@ impl DecisionFlow {
                 decision.verdict.decision,
                 source,
             );
-            entries.push(LogEntry {
+            entries.push(StoreEntry {
                 record: DecisionRecord {
                     decision_id: decision.decision_id,
-                    created_at: now_for_log(),
+                    created_at: now_for_store(),
                     source,
                     request,
                     response: decision.clone(),

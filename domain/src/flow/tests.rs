@@ -318,7 +318,7 @@ async fn a_cache_answering_the_wrong_number_of_entries_is_ignored() {
 }
 
 #[tokio::test]
-async fn a_scorer_error_returns_no_decision_and_touches_neither_cache_write_nor_log() {
+async fn a_scorer_error_returns_no_decision_and_touches_neither_cache_write_nor_store() {
     let mut cache = MockDecisionCache::new();
     cache
         .expect_read()
@@ -380,7 +380,7 @@ async fn a_store_error_returns_no_decision() {
         .await;
 
     assert!(
-        matches!(outcome, Err(DecideError::LogUnavailable(_))),
+        matches!(outcome, Err(DecideError::StoreUnavailable(_))),
         "{outcome:?}"
     );
 }
@@ -452,7 +452,7 @@ async fn a_batch_scores_only_its_misses_in_one_call_and_logs_everything_in_input
 }
 
 #[tokio::test]
-async fn reads_of_the_log_go_to_the_store() {
+async fn reads_go_to_the_store() {
     let id = DecisionId::mint();
     let mut store = MockDecisionStore::new();
     store
@@ -549,7 +549,7 @@ async fn each_logged_decision_carries_the_cells_the_baseline_gives_it() {
 }
 
 #[tokio::test]
-async fn the_monitoring_report_is_made_from_the_logs_tally_of_the_window() {
+async fn the_monitoring_report_is_made_from_the_stores_tally_of_the_window() {
     use crate::monitoring::{HourlyTally, Tally, Window};
     // The log is asked for the whole minutes around the window.
     let asked_for = Window::parse(

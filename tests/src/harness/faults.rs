@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow, ModelInfo, Reason, Scorer,
-    ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, ModelInfo, Reason, Scorer,
+    ScoringError, StoreEntry, StoreError, Verdict,
 };
 
 /// A decision log that is down.
@@ -13,7 +13,7 @@ pub struct StoreOutage;
 
 #[async_trait]
 impl DecisionStore for StoreOutage {
-    async fn append(&self, _: &[LogEntry]) -> Result<(), StoreError> {
+    async fn append(&self, _: &[StoreEntry]) -> Result<(), StoreError> {
         Err(down())
     }
     async fn tally(&self, _: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
@@ -95,7 +95,7 @@ impl HeldReports {
 
 #[async_trait]
 impl DecisionStore for HeldReports {
-    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+    async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         self.inner.append(entries).await
     }
     async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use fred::prelude::*;
-use postgres_log::{PoolMode, PostgresDecisionLog, PostgresLogSettings};
+use postgres_store::{PoolMode, PostgresDecisionStore, PostgresStoreSettings};
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
@@ -353,17 +353,17 @@ impl RealBackends {
     }
 
     /// The decision log on this test's database, migrated.
-    pub async fn store(&self) -> PostgresDecisionLog {
+    pub async fn store(&self) -> PostgresDecisionStore {
         self.store_at(&self.database().url).await
     }
 
     /// The decision log on this test's database, through the test PgBouncer
     /// in transaction pooling.
-    pub async fn store_through_pgbouncer(&self) -> PostgresDecisionLog {
+    pub async fn store_through_pgbouncer(&self) -> PostgresDecisionStore {
         let url = self.database().url_through_pgbouncer();
-        let store = PostgresDecisionLog::connect(&PostgresLogSettings {
+        let store = PostgresDecisionStore::connect(&PostgresStoreSettings {
             pool_mode: PoolMode::Transaction,
-            ..PostgresLogSettings::new(&url)
+            ..PostgresStoreSettings::new(&url)
         })
         .await;
         store.unwrap_or_else(|error| {
@@ -375,13 +375,13 @@ impl RealBackends {
     }
 
     /// The decision log reached through `url` (a proxy, say).
-    pub async fn store_at(&self, url: &str) -> PostgresDecisionLog {
-        self.store_with(PostgresLogSettings::new(url)).await
+    pub async fn store_at(&self, url: &str) -> PostgresDecisionStore {
+        self.store_with(PostgresStoreSettings::new(url)).await
     }
 
     /// The decision log with settings of the test's (a short commit bound, say).
-    pub async fn store_with(&self, settings: PostgresLogSettings) -> PostgresDecisionLog {
-        PostgresDecisionLog::connect(&settings)
+    pub async fn store_with(&self, settings: PostgresStoreSettings) -> PostgresDecisionStore {
+        PostgresDecisionStore::connect(&settings)
             .await
             .unwrap_or_else(|error| {
                 panic!("{error} ({DATABASE_VARIABLE}={})", admin_database_url())

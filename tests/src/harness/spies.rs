@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use domain::{
     Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow, ModelInfo, Reason, Scorer,
-    ScoringError, StoreError, Verdict,
+    DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, ModelInfo, Reason, Scorer,
+    ScoringError, StoreEntry, StoreError, Verdict,
 };
 
 /// One call the decision flow made, in the order calls were made across all
@@ -114,7 +114,7 @@ impl SpyStore {
 
 #[async_trait]
 impl DecisionStore for SpyStore {
-    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+    async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         self.order.push(Call::Append);
         let records = entries.iter().map(|entry| entry.record.clone()).collect();
         self.appends.lock().unwrap().push(records);

@@ -7,12 +7,12 @@ use std::time::Duration;
 use app::ServerHandle;
 use app::{Adapters, BackendNames, PerWorker, ServeOptions, Server};
 use domain::{DecisionCache, DecisionStore, Scorer};
-use memory::{MemoryDecisionCache, MemoryDecisionLog};
+use memory::{MemoryDecisionCache, MemoryDecisionStore};
 use onnx_scorer::OnnxScorer;
 use reqwest::{Method, Response};
 use serde_json::Value;
 
-use postgres_log::PostgresDecisionLog;
+use postgres_store::PostgresDecisionStore;
 use redis_cache::RedisDecisionCache;
 
 use super::real_backends::RealBackends;
@@ -44,7 +44,7 @@ impl TestBackends {
             cache: Some(Arc::new(MemoryDecisionCache::new(Duration::from_secs(
                 3600,
             )))),
-            store: Arc::new(MemoryDecisionLog::new()),
+            store: Arc::new(MemoryDecisionStore::new()),
             scorer: Arc::new(built_in_scorer()),
             names: BackendNames {
                 cache: "memory",
@@ -77,7 +77,7 @@ impl TestBackends {
     pub fn on_real(
         real: RealBackends,
         cache: RedisDecisionCache,
-        store: PostgresDecisionLog,
+        store: PostgresDecisionStore,
     ) -> Self {
         Self {
             cache: Some(Arc::new(cache)),

@@ -194,7 +194,7 @@ mod real_servers_only {
     use pretty_assertions::assert_eq;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_log_holds_one_row_per_decision() {
+    async fn the_store_holds_one_row_per_decision() {
         let app = TestApp::on_real().await;
         let applications = distinct(25);
         let decisions = decisions_of(app.post_batch(&applications).await).await;

@@ -27,7 +27,7 @@ const CACHE_BOUND: Duration = Duration::from_millis(50);
 const SLACK: Duration = Duration::from_millis(1500);
 
 /// The app on real backends, its log reached through a proxy the test owns.
-async fn on_a_log_behind_a_proxy() -> (TcpProxy, TestApp) {
+async fn on_a_store_behind_a_proxy() -> (TcpProxy, TestApp) {
     let real = RealBackends::create().await;
     let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
     let store = real.store_at(&proxy.url_for(&real.database().url)).await;
@@ -189,8 +189,8 @@ async fn a_near_cache_is_dropped_with_its_connection_to_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_log_no_decision_is_returned_and_it_recovers() {
-    let (proxy, app) = on_a_log_behind_a_proxy().await;
+async fn without_the_store_no_decision_is_returned_and_it_recovers() {
+    let (proxy, app) = on_a_store_behind_a_proxy().await;
     assert_eq!(
         app.post_decision(&example_application()).await.status(),
         200
@@ -248,7 +248,7 @@ async fn without_the_log_no_decision_is_returned_and_it_recovers() {
 /// 503 with `Retry-After` past it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_log_answers_reads_503_within_its_bound() {
-    let (proxy, app) = on_a_log_behind_a_proxy().await;
+    let (proxy, app) = on_a_store_behind_a_proxy().await;
     let decision = app.post_decision_json(&example_application()).await;
     let id = decision["decision_id"].as_str().unwrap();
     proxy.black_hole();
@@ -283,8 +283,8 @@ async fn a_stalled_log_answers_reads_503_within_its_bound() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_an_outage_the_log_is_read_at_once_though_its_idle_connections_broke() {
-    let (proxy, app) = on_a_log_behind_a_proxy().await;
+async fn after_an_outage_the_store_is_read_at_once_though_its_idle_connections_broke() {
+    let (proxy, app) = on_a_store_behind_a_proxy().await;
     let decision = app.post_decision_json(&example_application()).await;
     let reads = (0..4).map(|_| app.get("/v1/decisions?limit=1"));
     for read in futures::future::join_all(reads).await {

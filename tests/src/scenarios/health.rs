@@ -39,7 +39,7 @@ async fn ready_reports_every_component() {
 }
 
 #[tokio::test]
-async fn a_log_that_is_down_makes_the_service_unready() {
+async fn a_store_that_is_down_makes_the_service_unready() {
     let app = TestApp::spawn(TestBackends::memory().with_store(Arc::new(StoreOutage))).await;
     let response = app.get("/health/ready").await;
     assert_eq!(response.status(), 503);

@@ -64,7 +64,7 @@ async fn metrics_count_requests_decisions_and_cache_hits() {
 }
 
 #[tokio::test]
-async fn cache_and_log_errors_are_counted() {
+async fn cache_and_store_errors_are_counted() {
     use std::sync::Arc;
 
     use crate::harness::TestBackends;

@@ -456,7 +456,9 @@ on_both_backends!(
 async fn reports_past_the_limit_get_429_while_decisions_go_on() {
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
-    let held = Arc::new(HeldReports::new(Arc::new(memory::MemoryDecisionLog::new())));
+    let held = Arc::new(HeldReports::new(Arc::new(
+        memory::MemoryDecisionStore::new(),
+    )));
     let app = Arc::new(TestApp::spawn(TestBackends::memory().with_store(held.clone())).await);
     let running: Vec<_> = ["/v1/monitoring", "/monitoring"]
         .into_iter()

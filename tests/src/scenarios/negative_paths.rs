@@ -385,16 +385,16 @@ mod unavailable {
     async fn a_decision_the_log_cannot_hold_is_not_returned() {
         let app = TestApp::spawn(TestBackends::memory().with_store(Arc::new(StoreOutage))).await;
         let response = app.post_decision(&example_application()).await;
-        expect_unavailable(response, "the decision log").await;
+        expect_unavailable(response, "the decision store").await;
         assert_eq!(app.store.appends().len(), 1, "the log was asked and failed");
     }
 
     #[tokio::test]
-    async fn reading_a_log_that_is_down_is_503() {
+    async fn reading_a_store_that_is_down_is_503() {
         let app = TestApp::spawn(TestBackends::memory().with_store(Arc::new(StoreOutage))).await;
         let id = uuid::Uuid::now_v7().to_string();
-        expect_unavailable(app.get_decision(&id).await, "the decision log").await;
-        expect_unavailable(app.get("/v1/decisions").await, "the decision log").await;
+        expect_unavailable(app.get_decision(&id).await, "the decision store").await;
+        expect_unavailable(app.get("/v1/decisions").await, "the decision store").await;
     }
 
     #[tokio::test]

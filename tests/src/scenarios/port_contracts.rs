@@ -9,8 +9,8 @@ use chrono::{TimeDelta, Utc};
 
 use domain::{
     Application, CacheEntry, CacheKey, Cells, DecisionCache, DecisionId, DecisionRecord,
-    DecisionStore, HourlyTally, LogEntry, MinuteWindow, Outcome, Scorer, Source, StoreError, Tally,
-    Verdict, Window,
+    DecisionStore, HourlyTally, MinuteWindow, Outcome, Scorer, Source, StoreEntry, StoreError,
+    Tally, Verdict, Window,
 };
 use pretty_assertions::assert_eq;
 
@@ -112,7 +112,7 @@ pub fn record(source: Source) -> DecisionRecord {
     let id = DecisionId::mint();
     DecisionRecord {
         decision_id: id,
-        created_at: domain::decision::now_for_log(),
+        created_at: domain::decision::now_for_store(),
         source,
         request: domain::CanonicalRequest::of(
             &domain::Application::from_json(example_application().as_object().unwrap()).unwrap(),
@@ -126,7 +126,7 @@ pub fn record(source: Source) -> DecisionRecord {
 
 /// Records as the flow logs them, each counted in the bins the built-in
 /// model's baseline gives it.
-pub fn entries(records: &[DecisionRecord]) -> Vec<LogEntry> {
+pub fn entries(records: &[DecisionRecord]) -> Vec<StoreEntry> {
     let scorer = built_in_scorer();
     let baseline = &scorer.model().baseline;
     records
@@ -135,7 +135,7 @@ pub fn entries(records: &[DecisionRecord]) -> Vec<LogEntry> {
             let request: serde_json::Value = serde_json::from_str(record.request.as_str()).unwrap();
             let application = Application::from_json(request.as_object().unwrap()).unwrap();
             let verdict = &record.response.verdict;
-            LogEntry {
+            StoreEntry {
                 record: record.clone(),
                 cells: baseline.cells(
                     &application,
@@ -300,7 +300,7 @@ pub async fn store_contract(store: Arc<dyn DecisionStore>) {
 
 mod memory {
     use super::*;
-    use ::memory::{MemoryDecisionCache, MemoryDecisionLog};
+    use ::memory::{MemoryDecisionCache, MemoryDecisionStore};
 
     /// On a paused clock: the contract's wait for entries to expire passes
     /// in virtual time, which the memory cache keeps its TTL on.
@@ -314,12 +314,12 @@ mod memory {
 
     #[tokio::test]
     async fn the_memory_store_keeps_the_store_contract() {
-        store_contract(Arc::new(MemoryDecisionLog::new())).await;
+        store_contract(Arc::new(MemoryDecisionStore::new())).await;
     }
 
     #[tokio::test]
     async fn the_memory_store_keeps_the_tally_contract() {
-        tally_contract(Arc::new(MemoryDecisionLog::new())).await;
+        tally_contract(Arc::new(MemoryDecisionStore::new())).await;
     }
 }
 

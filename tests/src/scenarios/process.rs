@@ -365,7 +365,7 @@ async fn the_start_up_line_names_the_adapters_the_model_and_the_keys() {
     let fields = &started;
     assert_eq!(fields["cache"], "memory", "{started}");
     assert_eq!(
-        fields["log"], "memory (the log lasts as long as the process)",
+        fields["log"], "memory (decisions kept as long as the process runs)",
         "{started}"
     );
     assert_eq!(
@@ -539,7 +539,7 @@ async fn load_until_it_stops(base: String, clients: usize) -> Vec<Vec<String>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_decision_answered_before_a_sigkill_is_in_the_log() {
+async fn every_decision_answered_before_a_sigkill_is_in_the_store() {
     let database = TestDatabase::create().await;
     let service = Running::start(&[
         ("CREDIT_DECISIONS_STORE", "postgres".to_owned()),

@@ -108,13 +108,13 @@ async fn a_batch_whose_keys_span_every_slot_range_reads_back_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_log_keeps_the_store_contract_through_pgbouncer() {
+async fn the_store_keeps_the_store_contract_through_pgbouncer() {
     let real = RealBackends::create().await;
     store_contract(Arc::new(real.store_through_pgbouncer().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_log_keeps_the_tally_contract_through_pgbouncer() {
+async fn the_store_keeps_the_tally_contract_through_pgbouncer() {
     let real = RealBackends::create().await;
     tally_contract(Arc::new(real.store_through_pgbouncer().await)).await;
 }

@@ -10,11 +10,11 @@ use std::thread::ThreadId;
 use app::{Adapters, BackendNames, PerWorker, ServeOptions, Server};
 use async_trait::async_trait;
 use domain::{
-    DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LogEntry, MinuteWindow,
+    DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, StoreEntry,
     StoreError,
 };
 use futures::future::join_all;
-use memory::MemoryDecisionLog;
+use memory::MemoryDecisionStore;
 use pretty_assertions::assert_eq;
 
 use crate::harness::data::example_with;
@@ -23,7 +23,7 @@ use crate::harness::test_app::built_in_scorer;
 /// A log handle that counts the calls made to it from a thread other than
 /// the one it was made on.
 struct ThreadBound {
-    inner: Arc<MemoryDecisionLog>,
+    inner: Arc<MemoryDecisionStore>,
     made_on: ThreadId,
     appends: Arc<AtomicUsize>,
     elsewhere: Arc<AtomicUsize>,
@@ -39,7 +39,7 @@ impl ThreadBound {
 
 #[async_trait]
 impl DecisionStore for ThreadBound {
-    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+    async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         self.check_thread();
         self.appends.fetch_add(1, Ordering::Relaxed);
         self.inner.append(entries).await
@@ -71,8 +71,8 @@ impl DecisionStore for ThreadBound {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_worker_makes_its_own_log_handle_on_its_thread_and_uses_it_only_there() {
-    let log = Arc::new(MemoryDecisionLog::new());
+async fn each_worker_makes_its_own_store_handle_on_its_thread_and_uses_it_only_there() {
+    let log = Arc::new(MemoryDecisionStore::new());
     let made_on = Arc::new(Mutex::new(Vec::new()));
     let appends = Arc::new(AtomicUsize::new(0));
     let elsewhere = Arc::new(AtomicUsize::new(0));

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use domain::monitoring::minute_of;
-use domain::{HourlyTally, LogEntry, MinuteWindow, StoreError, Tally};
+use domain::{HourlyTally, MinuteWindow, StoreEntry, StoreError, Tally};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::connection::Connection;
 
-use crate::decision_log::unavailable;
+use crate::decision_store::unavailable;
 
 /// The tallies of a group of entries, per minute and model version, as the
 /// append statement takes them: the keys as two arrays, the counts as one
@@ -26,7 +26,7 @@ pub struct GroupTallies {
 }
 
 impl GroupTallies {
-    pub fn of(entries: &[LogEntry]) -> Self {
+    pub fn of(entries: &[StoreEntry]) -> Self {
         let mut tallies: BTreeMap<(DateTime<Utc>, &str), Tally> = BTreeMap::new();
         for entry in entries {
             let record = &entry.record;

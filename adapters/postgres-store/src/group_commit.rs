@@ -17,13 +17,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use domain::{LogEntry, StoreError};
+use domain::{StoreEntry, StoreError};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// One append waiting for its commit.
 struct Waiting {
-    entries: Vec<LogEntry>,
+    entries: Vec<StoreEntry>,
     /// Its rows' places in the queue, given back when its group is done.
     _places: OwnedSemaphorePermit,
     done: oneshot::Sender<Result<(), StoreError>>,
@@ -52,7 +52,7 @@ pub struct GroupCommit {
 /// What commits a group of entries: one statement, one transaction. It is
 /// told which writer calls it (0, 1, …), so that writers can keep apart.
 pub type Commit = Arc<
-    dyn Fn(usize, Vec<LogEntry>) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>
+    dyn Fn(usize, Vec<StoreEntry>) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>
         + Send
         + Sync,
 >;
@@ -84,7 +84,7 @@ impl GroupCommit {
     }
 
     /// Queues the entries and waits for the commit that holds them.
-    pub async fn append(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+    pub async fn append(&self, entries: Vec<StoreEntry>) -> Result<(), StoreError> {
         let rows = entries.len().min(self.settings.queue_rows) as u32;
         let places = self
             .places
@@ -92,7 +92,7 @@ impl GroupCommit {
             .try_acquire_many_owned(rows)
             .map_err(|_| {
                 StoreError::Unavailable(format!(
-                    "the decision log's queue is full ({} rows wait for a commit)",
+                    "the decision store's queue is full ({} rows wait for a commit)",
                     self.settings.queue_rows
                 ))
             })?;
@@ -103,10 +103,10 @@ impl GroupCommit {
                 _places: places,
                 done,
             })
-            .map_err(|_| StoreError::Unavailable("the decision log is closed".to_owned()))?;
+            .map_err(|_| StoreError::Unavailable("the decision store is closed".to_owned()))?;
         outcome.await.unwrap_or_else(|_| {
             Err(StoreError::Unavailable(
-                "the decision log stopped before committing".to_owned(),
+                "the decision store stopped before committing".to_owned(),
             ))
         })
     }

@@ -12,7 +12,7 @@
 //! commit), each answered only once its own rows are committed.
 
 mod connection;
-mod decision_log;
+mod decision_store;
 mod group_commit;
 pub mod migration;
 #[cfg(target_os = "linux")]
@@ -22,6 +22,6 @@ mod tally;
 mod writer;
 
 pub use connection::PoolMode;
-pub use decision_log::{PostgresDecisionLog, PostgresLogSettings, REPORT_CONNECTIONS};
+pub use decision_store::{PostgresDecisionStore, PostgresStoreSettings, REPORT_CONNECTIONS};
 pub use group_commit::GroupSettings;
 pub use migration::Migrator;

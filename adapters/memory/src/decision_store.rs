@@ -5,12 +5,12 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use domain::{
-    Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LogEntry,
-    MinuteWindow, StoreError, Tally,
+    Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, MinuteWindow,
+    StoreEntry, StoreError, Tally,
 };
 
 #[derive(Default)]
-pub struct MemoryDecisionLog {
+pub struct MemoryDecisionStore {
     log: Mutex<Log>,
 }
 
@@ -22,15 +22,15 @@ struct Log {
     position: HashMap<DecisionId, usize>,
 }
 
-impl MemoryDecisionLog {
+impl MemoryDecisionStore {
     pub fn new() -> Self {
         Self::default()
     }
 }
 
 #[async_trait]
-impl DecisionStore for MemoryDecisionLog {
-    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+impl DecisionStore for MemoryDecisionStore {
+    async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         let mut log = self.log.lock().expect("log lock poisoned");
         // All or none, as a transaction would: check every id before writing.
         if let Some(taken) = entries

@@ -115,7 +115,7 @@ pub async fn bad_queries_are_422(app: &TestApp) {
 }
 
 /// Without a decision logged, the first page is empty and has no cursor.
-pub async fn an_empty_log_is_an_empty_page(app: &TestApp) {
+pub async fn an_empty_store_is_an_empty_page(app: &TestApp) {
     let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
     assert_eq!(page, json!({"items": [], "next": null}));
 }
@@ -125,5 +125,5 @@ on_both_backends!(
     pages_go_newest_first_with_a_cursor,
     the_default_page_holds_fifty,
     bad_queries_are_422,
-    an_empty_log_is_an_empty_page,
+    an_empty_store_is_an_empty_page,
 );

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
-use domain::{LogEntry, StoreError};
+use domain::{StoreEntry, StoreError};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection as _};
 use tokio::sync::Mutex;
@@ -72,12 +72,12 @@ impl WriterConnection {
     /// all rows and their tallies, committed when this returns, or nothing.
     /// A month without its partition has it made, and the commit is tried
     /// once more.
-    pub(crate) async fn commit(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+    pub(crate) async fn commit(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         let mut held = self.held.lock().await;
         let committing = async {
             match self.commit_on(&mut held, entries).await {
                 Err(error) if is_missing_partition(&error) => {
-                    tracing::warn!(%error, "a month of the decision log has no partition; making it");
+                    tracing::warn!(%error, "a month of the decision store has no partition; making it");
                     self.make_partitions(&mut held, entries).await?;
                     self.commit_on(&mut held, entries).await
                 }
@@ -101,7 +101,7 @@ impl WriterConnection {
     async fn commit_on(
         &self,
         held: &mut Option<PgConnection>,
-        entries: &[LogEntry],
+        entries: &[StoreEntry],
     ) -> Result<(), sqlx::Error> {
         let connection = match held {
             Some(connection) => connection,
@@ -124,7 +124,7 @@ impl WriterConnection {
     async fn make_partitions(
         &self,
         held: &mut Option<PgConnection>,
-        entries: &[LogEntry],
+        entries: &[StoreEntry],
     ) -> Result<(), sqlx::Error> {
         let connection = match held {
             Some(connection) => connection,
@@ -171,7 +171,7 @@ fn is_missing_partition(error: &sqlx::Error) -> bool {
             && error.message().starts_with("no partition of relation"))
 }
 
-async fn append(connection: &mut PgConnection, entries: &[LogEntry]) -> Result<(), sqlx::Error> {
+async fn append(connection: &mut PgConnection, entries: &[StoreEntry]) -> Result<(), sqlx::Error> {
     let records = || entries.iter().map(|entry| &entry.record);
     let responses: Vec<String> = records()
         .map(|record| serde_json::to_string(&record.response).expect("a decision serializes"))

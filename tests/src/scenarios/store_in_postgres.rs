@@ -9,7 +9,7 @@ use chrono::{Months, Utc};
 use domain::{DecisionStore, Source};
 use std::sync::Arc;
 
-use postgres_log::{GroupSettings, Migrator, PostgresLogSettings, partitions};
+use postgres_store::{GroupSettings, Migrator, PostgresStoreSettings, partitions};
 use pretty_assertions::assert_eq;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
@@ -68,7 +68,7 @@ async fn months_past_retention_are_dropped_and_nothing_younger() {
     let store = real.store().await;
     let db = Database::connect(&real.database().url).await.unwrap();
     // At the log's precision, so records read back equal.
-    let now = domain::decision::now_for_log();
+    let now = domain::decision::now_for_store();
     let record_at = |at| {
         let mut record = record(Source::Model);
         record.created_at = at;
@@ -152,9 +152,9 @@ async fn a_record_reads_back_as_logged_even_when_todays_rules_refuse_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_that_waits_past_its_bound_is_503_and_the_log_recovers() {
     let real = RealBackends::create().await;
-    let settings = PostgresLogSettings {
+    let settings = PostgresStoreSettings {
         commit_timeout: Duration::from_millis(500),
-        ..PostgresLogSettings::new(&real.database().url)
+        ..PostgresStoreSettings::new(&real.database().url)
     };
     let store = real.store_with(settings).await;
     let cache = real.cache(Duration::from_secs(3600)).await;
@@ -262,13 +262,13 @@ const ROOMY: GroupSettings = GroupSettings {
 };
 
 /// A log whose group commit is sized by the test.
-async fn log_with_groups(
+async fn store_with_groups(
     real: &RealBackends,
     group: GroupSettings,
-) -> postgres_log::PostgresDecisionLog {
-    real.store_with(PostgresLogSettings {
+) -> postgres_store::PostgresDecisionStore {
+    real.store_with(PostgresStoreSettings {
         group,
-        ..PostgresLogSettings::new(&real.database().url)
+        ..PostgresStoreSettings::new(&real.database().url)
     })
     .await
 }
@@ -294,7 +294,7 @@ async fn rows_of(url: &str, records: &[domain::DecisionRecord]) -> Vec<usize> {
 async fn concurrent_appends_share_commits_and_each_returns_after_its_own() {
     let real = RealBackends::create().await;
     let url = real.database().url.clone();
-    let log = Arc::new(log_with_groups(&real, ROOMY).await);
+    let log = Arc::new(store_with_groups(&real, ROOMY).await);
     let before = log.commits();
     let appends: Vec<_> = (0..64)
         .map(|_| {
@@ -321,7 +321,7 @@ async fn concurrent_appends_share_commits_and_each_returns_after_its_own() {
 async fn a_failed_commit_fails_exactly_the_appends_in_it() {
     let real = RealBackends::create().await;
     let url = real.database().url.clone();
-    let log = Arc::new(log_with_groups(&real, ROOMY).await);
+    let log = Arc::new(store_with_groups(&real, ROOMY).await);
     let taken = record(Source::Model);
     log.append(&entries(std::slice::from_ref(&taken)))
         .await
@@ -359,7 +359,7 @@ async fn a_failed_commit_fails_exactly_the_appends_in_it() {
 async fn a_full_queue_is_refused_at_once() {
     let real = RealBackends::create().await;
     let log = Arc::new(
-        log_with_groups(
+        store_with_groups(
             &real,
             GroupSettings {
                 queue_rows: 4,
@@ -408,7 +408,7 @@ async fn a_full_queue_is_refused_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_on_another_thread_logs_to_the_same_table_within_the_same_bound() {
     let real = RealBackends::create().await;
-    let log = log_with_groups(
+    let log = store_with_groups(
         &real,
         GroupSettings {
             queue_rows: 4,
@@ -493,7 +493,7 @@ async fn appending_backends(admin: &sea_orm::DatabaseConnection) -> Vec<i32> {
 async fn a_writer_keeps_one_connection_and_replaces_it_when_it_breaks() {
     let real = RealBackends::create().await;
     let log = Arc::new(
-        log_with_groups(
+        store_with_groups(
             &real,
             GroupSettings {
                 queue_rows: 1_000,
@@ -545,7 +545,7 @@ async fn a_writer_keeps_one_connection_and_replaces_it_when_it_breaks() {
 }
 
 /// The monitoring tallies of these entries, as a scan of them counts.
-fn scanned_tallies(logged: &[domain::LogEntry]) -> Vec<domain::HourlyTally> {
+fn scanned_tallies(logged: &[domain::StoreEntry]) -> Vec<domain::HourlyTally> {
     domain::HourlyTally::gather(logged.iter().map(|entry| {
         let mut tally = domain::Tally::default();
         tally.add(&entry.cells);
@@ -576,13 +576,13 @@ async fn tallies_count_each_decision_once_before_during_and_after_folding() {
     let url = real.database().url.clone();
     // No fold but those the test makes (the first runs at connection).
     let log = Arc::new(
-        real.store_with(PostgresLogSettings {
+        real.store_with(PostgresStoreSettings {
             fold_every: Duration::from_secs(3600),
-            ..PostgresLogSettings::new(&url)
+            ..PostgresStoreSettings::new(&url)
         })
         .await,
     );
-    let now = domain::decision::now_for_log();
+    let now = domain::decision::now_for_store();
     let minute = domain::monitoring::minute_of(now);
     let window = domain::MinuteWindow::covering(domain::Window {
         since: minute - chrono::TimeDelta::minutes(60),
@@ -751,7 +751,7 @@ impl Drop for TestRole {
 /// decisions and nothing more: each statement the probe undid the log with
 /// as the service's own role is refused, and the rows stay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_serving_role_cannot_change_the_log_or_its_schema() {
+async fn the_serving_role_cannot_change_the_store_or_its_schema() {
     let role = TestRole::create().await;
     let real = RealBackends::create().await;
     let owner_url = real.database().url.clone();
@@ -761,9 +761,9 @@ async fn the_serving_role_cannot_change_the_log_or_its_schema() {
         "the test database URL names its user"
     );
     let store = real
-        .store_with(PostgresLogSettings {
+        .store_with(PostgresStoreSettings {
             owner_url: Some(owner_url.clone()),
-            ..PostgresLogSettings::new(&serving_url)
+            ..PostgresStoreSettings::new(&serving_url)
         })
         .await;
     let cache = real.cache(Duration::from_secs(3600)).await;

@@ -1,4 +1,4 @@
-//! `fill-decision-log DATABASE_URL ROWS HOURS`: appends ROWS decisions to the
+//! `fill-decision-store DATABASE_URL ROWS HOURS`: appends ROWS decisions to the
 //! PostgreSQL decision log, spread evenly over the last HOURS hours less ten
 //! minutes, ending five minutes ago (so that a window of the last HOURS
 //! hours taken within five minutes holds them all), for the monitoring
@@ -6,7 +6,7 @@
 //!
 //! Each row is one of the 1,000 training applications with the built-in
 //! model's verdict, logged and tallied exactly as the service does it
-//! (through `PostgresDecisionLog::append`); a third are cache hits. Built
+//! (through `PostgresDecisionStore::append`); a third are cache hits. Built
 //! only with `--features bench`.
 
 use std::sync::Arc;
@@ -14,11 +14,11 @@ use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
 use domain::{
-    Application, CanonicalRequest, Decision, DecisionId, DecisionRecord, DecisionStore, LogEntry,
-    Scorer, Source, Verdict,
+    Application, CanonicalRequest, Decision, DecisionId, DecisionRecord, DecisionStore, Scorer,
+    Source, StoreEntry, Verdict,
 };
 use onnx_scorer::OnnxScorer;
-use postgres_log::{PostgresDecisionLog, PostgresLogSettings};
+use postgres_store::{PostgresDecisionStore, PostgresStoreSettings};
 
 const CHUNK: usize = 2_000;
 const CONCURRENT_APPENDS: usize = 4;
@@ -27,7 +27,7 @@ const CONCURRENT_APPENDS: usize = 4;
 async fn main() {
     let arguments: Vec<String> = std::env::args().collect();
     let [_, url, rows, hours] = arguments.as_slice() else {
-        eprintln!("usage: fill-decision-log DATABASE_URL ROWS HOURS");
+        eprintln!("usage: fill-decision-store DATABASE_URL ROWS HOURS");
         std::process::exit(2);
     };
     let rows: usize = rows.parse().expect("ROWS is a number");
@@ -54,10 +54,10 @@ async fn main() {
         .map(|probability| Verdict::from_model(probability, model.threshold, &model.version))
         .collect();
 
-    let mut settings = PostgresLogSettings::new(url.clone());
+    let mut settings = PostgresStoreSettings::new(url.clone());
     settings.group.max_group_rows = 10_000;
     let log = Arc::new(
-        PostgresDecisionLog::connect(&settings)
+        PostgresDecisionStore::connect(&settings)
             .await
             .expect("the log opens"),
     );
@@ -72,7 +72,7 @@ async fn main() {
             Source::Model
         };
         let decision_id = DecisionId::mint();
-        LogEntry {
+        StoreEntry {
             cells: model.baseline.cells(
                 application,
                 verdict.probability_of_default,
@@ -101,7 +101,7 @@ async fn main() {
         let appends: Vec<_> = wave
             .iter()
             .map(|&(first, last)| {
-                let entries: Vec<LogEntry> = (first..last).map(entry).collect();
+                let entries: Vec<StoreEntry> = (first..last).map(entry).collect();
                 let log = log.clone();
                 tokio::spawn(async move { log.append(&entries).await })
             })

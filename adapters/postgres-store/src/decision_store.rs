@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
     CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, DecisionStore,
-    HourlyTally, LogEntry, MinuteWindow, Source, StoreError,
+    HourlyTally, MinuteWindow, Source, StoreEntry, StoreError,
 };
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 use sea_orm_migration::MigratorTrait;
@@ -22,7 +22,7 @@ use crate::tally;
 use crate::writer::WriterConnection;
 
 #[derive(Debug, Clone)]
-pub struct PostgresLogSettings {
+pub struct PostgresStoreSettings {
     /// The role the service serves with: it writes and reads decisions.
     pub url: String,
     /// The role that owns the log's schema, when another: migrations,
@@ -50,7 +50,7 @@ pub struct PostgresLogSettings {
     pub fold_every: Duration,
 }
 
-impl PostgresLogSettings {
+impl PostgresStoreSettings {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -78,7 +78,7 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 pub const REPORT_CONNECTIONS: u32 = 2;
 
 #[derive(Clone)]
-pub struct PostgresDecisionLog {
+pub struct PostgresDecisionStore {
     connection: Connection,
     /// The reports' own connections.
     reports: Connection,
@@ -96,12 +96,12 @@ pub struct PostgresDecisionLog {
 const RECORD_COLUMNS: &str =
     "decision_id, created_at, source, request::text AS request, response::text AS response";
 
-impl PostgresDecisionLog {
+impl PostgresDecisionStore {
     /// Connects, brings the schema up to date (migrating an earlier release's
     /// table in place), makes the partitions ahead and drops those past
     /// retention, and keeps doing so every hour; all of it as the owner
     /// when one is configured, who grants the serving role what it needs.
-    pub async fn connect(settings: &PostgresLogSettings) -> Result<Self, String> {
+    pub async fn connect(settings: &PostgresStoreSettings) -> Result<Self, String> {
         let open = |url: String, max_connections: u32| {
             let settings = settings.clone();
             async move {
@@ -133,7 +133,7 @@ impl PostgresDecisionLog {
             .map_err(cannot_connect)?;
         maintain_partitions(&upkeep, settings.retention_months)
             .await
-            .map_err(|error| format!("cannot prepare the decision log's partitions: {error}"))?;
+            .map_err(|error| format!("cannot prepare the decision store's partitions: {error}"))?;
         let upkeep_now = Arc::new(tokio::sync::Notify::new());
         let maintenance = tokio::spawn(keep_partitions(
             upkeep.clone(),
@@ -229,8 +229,11 @@ fn committing(connection: &Connection, commit_timeout: Duration, writers: usize)
 /// bound. Replicas starting together take turns on an advisory lock; the
 /// later ones find the work done. One transaction also keeps the migration
 /// on one server connection behind a transaction pooler.
-async fn migrate(settings: &PostgresLogSettings, serving_role: Option<&str>) -> Result<(), String> {
-    let failed = |error: DbErr| format!("cannot migrate the decision log: {error}");
+async fn migrate(
+    settings: &PostgresStoreSettings,
+    serving_role: Option<&str>,
+) -> Result<(), String> {
+    let failed = |error: DbErr| format!("cannot migrate the decision store: {error}");
     // No statement bound (zero): the migration takes what it takes.
     let admin = Connection::open(
         settings.owner_url.as_deref().unwrap_or(&settings.url),
@@ -281,7 +284,7 @@ async fn keep_partitions(
             () = now.notified() => {}
         }
         if let Err(error) = maintain_partitions(&connection, retention_months).await {
-            tracing::warn!(%error, "decision log partition maintenance failed; retrying in an hour");
+            tracing::warn!(%error, "decision store partition upkeep failed; retrying in an hour");
         }
     }
 }
@@ -343,10 +346,10 @@ fn record_of(row: &QueryResult) -> Result<DecisionRecord, StoreError> {
 }
 
 #[async_trait]
-impl DecisionStore for PostgresDecisionLog {
+impl DecisionStore for PostgresDecisionStore {
     /// Queues the records for the next group commit and answers once the
     /// commit holding them is done (or past the commit bound: 503).
-    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+    async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -442,7 +445,7 @@ impl DecisionStore for PostgresDecisionLog {
         }
         self.upkeep_now.notify_one();
         Err(StoreError::Unavailable(
-            "this month has no partition in the decision log yet; it is being made".to_owned(),
+            "this month has no partition in the decision store yet; it is being made".to_owned(),
         ))
     }
 }

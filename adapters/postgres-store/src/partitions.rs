@@ -112,7 +112,7 @@ pub(crate) async fn maintain_in(
     }
     transaction.commit().await?;
     if !dropped.is_empty() {
-        tracing::info!(?dropped, %cutoff, "decision log partitions past retention dropped");
+        tracing::info!(?dropped, %cutoff, "decision store partitions past retention dropped");
     }
     Ok(dropped)
 }
