@@ -145,7 +145,7 @@ impl Metrics {
     pub fn record_served(&self, served: &domain::Served) {
         self.decisions
             .with_label_values(&[
-                served.decision.verdict.decision.as_str(),
+                served.decision.verdict.outcome.as_str(),
                 served.source.as_str(),
             ])
             .inc();

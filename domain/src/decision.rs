@@ -81,7 +81,9 @@ pub struct Reason {
 /// that the cache keeps and that a cache hit serves again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
-    pub decision: Outcome,
+    /// Approve or decline: `decision` on the wire, as the contract names it.
+    #[serde(rename = "decision")]
+    pub outcome: Outcome,
     /// The model's f32 output, carried as the f64 of its shortest decimal
     /// form (see [`Verdict::from_model`]).
     pub probability_of_default: f64,
@@ -101,7 +103,7 @@ impl Verdict {
     pub fn from_model(probability_of_default: f32, threshold: f32, model_version: &str) -> Self {
         let shortest = probability_of_default.to_string();
         Self {
-            decision: Outcome::at_threshold(probability_of_default, threshold),
+            outcome: Outcome::at_threshold(probability_of_default, threshold),
             probability_of_default: shortest
                 .parse()
                 .expect("an f32's decimal form parses as f64"),
@@ -277,7 +279,7 @@ mod tests {
         let decision = Decision {
             decision_id: id,
             verdict: Verdict {
-                decision: Outcome::Approve,
+                outcome: Outcome::Approve,
                 probability_of_default: 0.1834,
                 model_version: "german-credit-2026.11.0".to_owned(),
                 reasons: Vec::new(),
@@ -300,7 +302,7 @@ mod tests {
         let verdict = Verdict::from_model(0.1834, 0.2, "v1");
         assert_eq!(verdict.probability_of_default, 0.1834);
         assert_eq!(verdict.probability_of_default as f32, 0.1834f32);
-        assert_eq!(verdict.decision, Outcome::Approve);
+        assert_eq!(verdict.outcome, Outcome::Approve);
     }
 
     #[test]

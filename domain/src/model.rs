@@ -70,10 +70,10 @@ impl ModelInfo {
         // The model's output is an f32, carried as the f64 of its shortest
         // decimal form: narrowing it back gives the very number it decided on.
         let follows = Outcome::at_threshold(probability as f32, self.threshold);
-        if verdict.decision != follows {
+        if verdict.outcome != follows {
             return Err(untrusted(format!(
                 "{} does not follow from {probability} and the threshold {}",
-                verdict.decision.as_str(),
+                verdict.outcome.as_str(),
                 self.threshold
             )));
         }
@@ -84,7 +84,7 @@ impl ModelInfo {
 impl ReasonRules {
     fn check(&self, verdict: &Verdict, application: &Application) -> Result<(), String> {
         let reasons = &verdict.reasons;
-        if verdict.decision == Outcome::Approve && !reasons.is_empty() {
+        if verdict.outcome == Outcome::Approve && !reasons.is_empty() {
             return Err("an approval gives no reasons".to_owned());
         }
         if reasons.len() > self.at_most {
@@ -214,13 +214,13 @@ pub(crate) mod tests {
     #[test]
     fn a_decision_must_follow_from_the_probability() {
         let mut approval = Verdict::from_model(0.999, THRESHOLD, VERSION);
-        approval.decision = Outcome::Approve;
+        approval.outcome = Outcome::Approve;
         assert_eq!(
             why(&approval, 30),
             "approve does not follow from 0.999 and the threshold 0.2"
         );
         let mut decline = Verdict::from_model(0.1, THRESHOLD, VERSION);
-        decline.decision = Outcome::Decline;
+        decline.outcome = Outcome::Decline;
         assert!(why(&decline, 30).starts_with("decline does not follow"));
     }
 

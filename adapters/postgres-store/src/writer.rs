@@ -197,7 +197,7 @@ async fn append(connection: &mut PgConnection, entries: &[StoreEntry]) -> Result
         )
         .bind(
             records()
-                .map(|r| r.response.verdict.decision.as_str())
+                .map(|r| r.response.verdict.outcome.as_str())
                 .collect::<Vec<_>>(),
         )
         .bind(

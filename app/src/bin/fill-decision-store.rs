@@ -76,7 +76,7 @@ async fn main() {
             cells: model.baseline.cells(
                 application,
                 verdict.probability_of_default,
-                verdict.decision,
+                verdict.outcome,
                 source,
             ),
             record: DecisionRecord {

@@ -133,7 +133,7 @@ impl DecisionFlow {
             // A decline says why; the reasons are cached with it. All the
             // declines of a batch are explained together.
             let declined: Vec<usize> = (0..scored.len())
-                .filter(|&k| scored[k].decision == Outcome::Decline)
+                .filter(|&k| scored[k].outcome == Outcome::Decline)
                 .collect();
             if !declined.is_empty() {
                 let to_explain: Vec<Application> = declined
@@ -178,7 +178,7 @@ impl DecisionFlow {
             let cells = model.baseline.cells(
                 application,
                 decision.verdict.probability_of_default,
-                decision.verdict.decision,
+                decision.verdict.outcome,
                 source,
             );
             entries.push(StoreEntry {

@@ -33,7 +33,7 @@ fn test_reason() -> Reason {
 /// The verdict the flow makes of a probability: a decline with the test reason.
 fn verdict(probability: f32) -> Verdict {
     let mut verdict = Verdict::from_model(probability, THRESHOLD, VERSION);
-    if verdict.decision == Outcome::Decline {
+    if verdict.outcome == Outcome::Decline {
         verdict.reasons = vec![test_reason()];
     }
     verdict
@@ -123,7 +123,7 @@ async fn a_miss_reads_the_cache_scores_writes_the_cache_then_logs_in_that_order(
     assert_eq!(served.source, Source::Model);
     assert_eq!(served.cache, CacheStatus::Miss);
     assert_eq!(served.decision.verdict, verdict(0.125));
-    assert_eq!(served.decision.verdict.decision, Outcome::Approve);
+    assert_eq!(served.decision.verdict.outcome, Outcome::Approve);
 }
 
 #[tokio::test]
@@ -158,7 +158,7 @@ async fn a_hit_serves_the_cached_verdict_under_a_new_id_and_logs_it_without_scor
     assert_eq!(served.source, Source::Cache);
     assert_eq!(served.cache, CacheStatus::Hit);
     assert_eq!(served.decision.verdict, cached);
-    assert_eq!(served.decision.verdict.decision, Outcome::Decline);
+    assert_eq!(served.decision.verdict.outcome, Outcome::Decline);
 }
 
 #[tokio::test]
@@ -256,7 +256,7 @@ async fn an_unreadable_cache_entry_is_refused_and_is_overwritten() {
 #[tokio::test]
 async fn a_cached_verdict_the_model_could_not_have_given_is_refused_and_overwritten() {
     let mut approve_anyway = verdict(0.9);
-    approve_anyway.decision = Outcome::Approve;
+    approve_anyway.outcome = Outcome::Approve;
     approve_anyway.reasons.clear();
     let mut age_for_the_elderly = verdict(0.9);
     age_for_the_elderly.reasons = vec![
@@ -397,7 +397,7 @@ async fn without_a_cache_every_decision_is_scored_and_logged() {
         .unwrap();
 
     assert_eq!(served.cache, CacheStatus::Off);
-    assert_eq!(served.decision.verdict.decision, Outcome::Decline);
+    assert_eq!(served.decision.verdict.outcome, Outcome::Decline);
 }
 
 #[tokio::test]

@@ -27,7 +27,7 @@ fn key(n: u32) -> CacheKey {
 
 fn verdict(probability: f64) -> Verdict {
     Verdict {
-        decision: if probability < 0.5 {
+        outcome: if probability < 0.5 {
             Outcome::Approve
         } else {
             Outcome::Decline
@@ -140,7 +140,7 @@ pub fn entries(records: &[DecisionRecord]) -> Vec<StoreEntry> {
                 cells: baseline.cells(
                     &application,
                     verdict.probability_of_default,
-                    verdict.decision,
+                    verdict.outcome,
                     record.source,
                 ),
             }
@@ -170,7 +170,7 @@ pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
         logged_at(at(62, 0), Source::Model, "older-model"),
     ]);
     // Logged before monitoring: counted by outcome and source only.
-    logged[3].record.response.verdict.decision = Outcome::Decline;
+    logged[3].record.response.verdict.outcome = Outcome::Decline;
     logged[3].cells = Cells::unbinned(Outcome::Decline, Source::Model);
     store.append(&logged[..2]).await.unwrap();
     store.append(&logged[2..]).await.unwrap();

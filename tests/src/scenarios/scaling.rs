@@ -40,7 +40,7 @@ fn key_of(model_version: &str, application: &Value) -> CacheKey {
 
 fn verdict(n: u32) -> Verdict {
     Verdict {
-        decision: Outcome::Approve,
+        outcome: Outcome::Approve,
         probability_of_default: f64::from(n) / 10_000.0,
         model_version: "scaling-test".to_owned(),
         reasons: Vec::new(),
