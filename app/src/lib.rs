@@ -1,32 +1,32 @@
 //! The credit-decisions HTTP service: the contract's endpoints over the
 //! decision flow of the `domain` crate, on the adapters the configuration
 //! selects.
+//!
+//! - `startup/`: the configuration, the adapters it selects, the server
+//!   that serves them on each worker thread, logging;
+//! - `http/`: what every request passes through (the connection's bounds,
+//!   the request log, API keys, reading bodies, problem answers) and the
+//!   OpenAPI schemas of the bodies;
+//! - `routes/`: the thin handlers of the contract's endpoints;
+//! - `dashboard/`: the monitoring page, drawn on the server;
+//! - `decorators/`: wrappers around the ports (metrics, the cache's
+//!   circuit breaker);
+//! - `openapi.rs`: the document, assembled from the handlers;
+//! - `metrics.rs`: the Prometheus registry.
 
-mod auth;
-mod cache_breaker;
-pub mod config;
-mod connection;
 mod dashboard;
-mod instrumented;
-mod json_body;
+mod decorators;
+mod http;
 pub mod metrics;
-mod observe;
-pub mod openapi;
-pub mod per_worker;
-pub mod problem;
-mod reports;
+mod openapi;
 mod routes;
-pub mod schemas;
-pub mod secrets;
-mod server;
-mod strict_json;
-pub mod telemetry;
-mod wiring;
+pub mod startup;
 
 pub use actix_server::ServerHandle;
-pub use config::Config;
-pub use per_worker::PerWorker;
-pub use routes::BATCH_MAX;
+pub use http::limits::BATCH_MAX;
 pub use routes::health::BackendNames;
-pub use server::{ServeOptions, Server};
-pub use wiring::{Adapters, StartupError};
+pub use startup::config::Config;
+pub use startup::per_worker::PerWorker;
+pub use startup::server::{ServeOptions, Server};
+pub use startup::telemetry;
+pub use startup::wiring::{Adapters, StartupError};

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the service, served at `GET /openapi.json`.
 //!
 //! Assembled here from the handlers' `#[utoipa::path]` attributes and the
-//! schemas of [`crate::schemas`]; no handler depends on this module (the
+//! schemas of [`crate::http::schemas`]; no handler depends on this module (the
 //! server hands the finished document to the `/openapi.json` route).
 
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr};
 use utoipa::{Modify, OpenApi};
 
+use crate::http::schemas::*;
 use crate::routes::{decisions, docs, health, metrics, model, monitoring};
-use crate::schemas::*;
 
 /// Declares the bearer-key scheme (used when `CREDIT_DECISIONS_API_KEYS` is set).
 struct BearerKeys;

@@ -24,8 +24,6 @@ use sea_orm::{
     QueryResult, RuntimeErr, Statement, TransactionTrait,
 };
 
-use crate::writer::WriterConnection;
-
 /// Whether a pooler between the service and PostgreSQL reassigns server
 /// connections after each transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,15 +128,19 @@ impl Connection {
         }
     }
 
-    /// A connection of a group-commit writer's own, opened as this pool's
-    /// are; `bound` limits opening it and each commit on it.
-    pub(crate) fn writer(&self, bound: Duration) -> WriterConnection {
-        WriterConnection::new(
-            self.writer_options.clone(),
-            self.mode,
-            self.clean_start.clone(),
-            bound,
-        )
+    /// How this pool's connections are opened, for a connection of one's
+    /// own opened the same way (a group-commit writer's).
+    pub(crate) fn options_for_one(&self) -> PgConnectOptions {
+        self.writer_options.clone()
+    }
+
+    pub(crate) fn mode(&self) -> PoolMode {
+        self.mode
+    }
+
+    /// What each transaction runs first behind a transaction pooler.
+    pub(crate) fn clean_start(&self) -> &str {
+        &self.clean_start
     }
 
     /// Begins a transaction; behind a transaction pooler, on a server

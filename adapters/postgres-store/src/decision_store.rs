@@ -4,74 +4,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use domain::{
-    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, DecisionStore,
-    HourlyTally, MinuteWindow, Source, StoreEntry, StoreError,
+    DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, StoreEntry,
+    StoreError,
 };
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
-use sea_orm_migration::MigratorTrait;
+use sea_orm::{DbBackend, DbErr, QueryResult, Statement, Value};
 
 use tokio::task::AbortHandle;
 
-use crate::connection::{Connection, PoolMode};
-use crate::group_commit::{Commit, GroupCommit, GroupSettings};
-use crate::migration::{self, Migrator};
+use crate::connection::Connection;
+use crate::error::{no_answer_within, unavailable};
+use crate::group_commit::{Commit, GroupCommit};
+use crate::migration::{current_user, migrate};
 use crate::partitions;
+use crate::rows::{RECORD_COLUMNS, record_of};
+use crate::settings::PostgresStoreSettings;
 use crate::tally;
+use crate::upkeep::{keep_folding, keep_partitions, maintain_partitions};
 use crate::writer::WriterConnection;
-
-#[derive(Debug, Clone)]
-pub struct PostgresStoreSettings {
-    /// The role the service serves with: it writes and reads decisions.
-    pub url: String,
-    /// The role that owns the log's schema, when another: migrations,
-    /// partition upkeep, retention and the tallies' fold run as it, and the
-    /// serving role is granted what serving needs and nothing more. `None`:
-    /// one role does both.
-    pub owner_url: Option<String>,
-    pub max_connections: u32,
-    /// The longest a request waits for a connection before the log counts as
-    /// unavailable (503) rather than hanging.
-    pub acquire_timeout: Duration,
-    /// The longest a request waits for its rows to be committed (a locked
-    /// table, a slow disk): past it the request is answered 503, and the
-    /// server cancels the statement.
-    pub commit_timeout: Duration,
-    /// Months a record is kept; older months are dropped whole.
-    pub retention_months: u32,
-    /// Whether a pooler in transaction mode (PgBouncer) stands between the
-    /// service and PostgreSQL.
-    pub pool_mode: PoolMode,
-    /// How appends are grouped into commits.
-    pub group: GroupSettings,
-    /// How often the monitoring tallies' deltas are folded into per-minute
-    /// rows: often enough that a report reads only a second's worth of them.
-    pub fold_every: Duration,
-}
-
-impl PostgresStoreSettings {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            owner_url: None,
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(2),
-            commit_timeout: Duration::from_secs(5),
-            retention_months: 25,
-            pool_mode: PoolMode::Session,
-            group: GroupSettings {
-                queue_rows: 10_000,
-                max_group_rows: 2_000,
-                writers: 1,
-            },
-            fold_every: Duration::from_secs(1),
-        }
-    }
-}
-
-/// How often partitions are made ahead and old ones dropped.
-const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Monitoring reports computed at once: each on a connection of this pool,
 /// never on the ones decisions are logged and read with.
@@ -91,10 +41,6 @@ pub struct PostgresDecisionStore {
     maintenance: AbortHandle,
     folding: AbortHandle,
 }
-
-/// Every column of a record, as read back: the bodies as the text logged.
-const RECORD_COLUMNS: &str =
-    "decision_id, created_at, source, request::text AS request, response::text AS response";
 
 impl PostgresDecisionStore {
     /// Connects, brings the schema up to date (migrating an earlier release's
@@ -203,10 +149,7 @@ impl PostgresDecisionStore {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.commit_timeout, read).await {
             Ok(outcome) => outcome.map_err(unavailable),
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "PostgreSQL did not answer within {} ms",
-                self.commit_timeout.as_millis()
-            ))),
+            Err(_) => Err(no_answer_within(self.commit_timeout)),
         }
     }
 }
@@ -215,133 +158,12 @@ impl PostgresDecisionStore {
 fn committing(connection: &Connection, commit_timeout: Duration, writers: usize) -> Commit {
     let connections: Arc<Vec<Arc<WriterConnection>>> = Arc::new(
         (0..writers.max(1))
-            .map(|_| Arc::new(connection.writer(commit_timeout)))
+            .map(|_| Arc::new(WriterConnection::like(connection, commit_timeout)))
             .collect(),
     );
     Arc::new(move |writer, entries| {
         let connection = connections[writer].clone();
         Box::pin(async move { connection.commit(&entries).await })
-    })
-}
-
-/// Brings the schema up to date, in one transaction on a connection of its
-/// own: moving a large log may take longer than any request-sized statement
-/// bound. Replicas starting together take turns on an advisory lock; the
-/// later ones find the work done. One transaction also keeps the migration
-/// on one server connection behind a transaction pooler.
-async fn migrate(
-    settings: &PostgresStoreSettings,
-    serving_role: Option<&str>,
-) -> Result<(), String> {
-    let failed = |error: DbErr| format!("cannot migrate the decision store: {error}");
-    // No statement bound (zero): the migration takes what it takes.
-    let admin = Connection::open(
-        settings.owner_url.as_deref().unwrap_or(&settings.url),
-        settings.pool_mode,
-        1,
-        settings.acquire_timeout,
-        Duration::ZERO,
-    )
-    .await
-    .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
-    let transaction = admin.begin().await.map_err(failed)?;
-    transaction
-        .execute_unprepared(MIGRATION_LOCK)
-        .await
-        .map_err(failed)?;
-    Migrator::up(&transaction, None).await.map_err(failed)?;
-    if let Some(role) = serving_role {
-        transaction
-            .execute_unprepared(&migration::grants_to(role))
-            .await
-            .map_err(failed)?;
-    }
-    transaction.commit().await.map_err(failed)?;
-    let _ = admin.db.close().await;
-    Ok(())
-}
-
-const MIGRATION_LOCK: &str =
-    "SELECT pg_advisory_xact_lock(hashtext('credit-decisions: decision log migrations'))";
-
-async fn maintain_partitions(connection: &Connection, retention_months: u32) -> Result<(), DbErr> {
-    partitions::maintain_in(connection.begin().await?, Utc::now(), retention_months)
-        .await
-        .map(|_| ())
-}
-
-/// The partitions' upkeep, every hour and whenever a missing month is seen.
-async fn keep_partitions(
-    connection: Connection,
-    retention_months: u32,
-    now: Arc<tokio::sync::Notify>,
-) {
-    let mut every = tokio::time::interval(MAINTENANCE_EVERY);
-    every.tick().await;
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            () = now.notified() => {}
-        }
-        if let Err(error) = maintain_partitions(&connection, retention_months).await {
-            tracing::warn!(%error, "decision store partition upkeep failed; retrying in an hour");
-        }
-    }
-}
-
-/// Folds the monitoring tallies' deltas now and every `period`. A failed
-/// fold leaves them where they are (a report still counts them) for the
-/// next one.
-async fn keep_folding(connection: Connection, period: Duration) {
-    let mut every = tokio::time::interval(period);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        if let Err(error) = tally::fold(&connection).await {
-            tracing::warn!(%error, "monitoring tallies not folded; retrying");
-        }
-    }
-}
-
-/// The role a connection serves as.
-async fn current_user(connection: &Connection) -> Result<String, DbErr> {
-    let rows = connection
-        .query(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_user::text AS role",
-        ))
-        .await?;
-    rows.first()
-        .ok_or_else(|| DbErr::Custom("no current user".to_owned()))?
-        .try_get("", "role")
-}
-
-pub(crate) fn unavailable(error: DbErr) -> StoreError {
-    StoreError::Unavailable(error.to_string())
-}
-
-/// A record as logged. The request is taken as it was written, never
-/// validated again; only a row the log itself could not have written (a
-/// response that is not a decision) makes the read fail.
-fn record_of(row: &QueryResult) -> Result<DecisionRecord, StoreError> {
-    let column = |error: DbErr| StoreError::Unavailable(format!("unreadable log row: {error}"));
-    let id: uuid::Uuid = row.try_get("", "decision_id").map_err(column)?;
-    let corrupt = |what: &str, error: String| {
-        StoreError::Unavailable(format!("decision {id} has an unreadable {what}: {error}"))
-    };
-    let source: String = row.try_get("", "source").map_err(column)?;
-    let request: String = row.try_get("", "request").map_err(column)?;
-    let response: String = row.try_get("", "response").map_err(column)?;
-    Ok(DecisionRecord {
-        decision_id: id.into(),
-        created_at: row
-            .try_get::<DateTime<Utc>>("", "created_at")
-            .map_err(column)?,
-        source: Source::parse(&source).ok_or_else(|| corrupt("source", source.clone()))?,
-        request: CanonicalRequest::from_logged(request)
-            .map_err(|error| corrupt("request", error.to_string()))?,
-        response: serde_json::from_str::<Decision>(&response)
-            .map_err(|error| corrupt("response", error.to_string()))?,
     })
 }
 
@@ -423,10 +245,7 @@ impl DecisionStore for PostgresDecisionStore {
     async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError> {
         match tokio::time::timeout(self.commit_timeout, tally::read(&self.reports, window)).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "PostgreSQL did not answer within {} ms",
-                self.commit_timeout.as_millis()
-            ))),
+            Err(_) => Err(no_answer_within(self.commit_timeout)),
         }
     }
 

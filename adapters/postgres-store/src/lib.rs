@@ -11,17 +11,23 @@
 //! concurrent requests are written in one statement and one commit (group
 //! commit), each answered only once its own rows are committed.
 
+mod cells;
 mod connection;
 mod decision_store;
+mod error;
 mod group_commit;
 pub mod migration;
 #[cfg(target_os = "linux")]
 mod nodelay;
 pub mod partitions;
+mod rows;
+mod settings;
 mod tally;
+mod upkeep;
 mod writer;
 
 pub use connection::PoolMode;
-pub use decision_store::{PostgresDecisionStore, PostgresStoreSettings, REPORT_CONNECTIONS};
+pub use decision_store::{PostgresDecisionStore, REPORT_CONNECTIONS};
 pub use group_commit::GroupSettings;
 pub use migration::Migrator;
+pub use settings::PostgresStoreSettings;

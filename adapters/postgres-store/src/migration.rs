@@ -2,6 +2,12 @@
 //! database made by an earlier release is migrated in place, its rows kept.
 
 use sea_orm_migration::prelude::*;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::connection::Connection;
+use crate::settings::PostgresStoreSettings;
 
 pub struct Migrator;
 
@@ -16,6 +22,59 @@ impl MigratorTrait for Migrator {
             Box::new(PartitionsOnDemand),
         ]
     }
+}
+
+/// Brings the schema up to date, in one transaction on a connection of its
+/// own: moving a large log may take longer than any request-sized statement
+/// bound. Replicas starting together take turns on an advisory lock; the
+/// later ones find the work done. One transaction also keeps the migration
+/// on one server connection behind a transaction pooler.
+pub(crate) async fn migrate(
+    settings: &PostgresStoreSettings,
+    serving_role: Option<&str>,
+) -> Result<(), String> {
+    let failed = |error: DbErr| format!("cannot migrate the decision store: {error}");
+    // No statement bound (zero): the migration takes what it takes.
+    let admin = Connection::open(
+        settings.owner_url.as_deref().unwrap_or(&settings.url),
+        settings.pool_mode,
+        1,
+        settings.acquire_timeout,
+        Duration::ZERO,
+    )
+    .await
+    .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
+    let transaction = admin.begin().await.map_err(failed)?;
+    transaction
+        .execute_unprepared(MIGRATION_LOCK)
+        .await
+        .map_err(failed)?;
+    Migrator::up(&transaction, None).await.map_err(failed)?;
+    if let Some(role) = serving_role {
+        transaction
+            .execute_unprepared(&grants_to(role))
+            .await
+            .map_err(failed)?;
+    }
+    transaction.commit().await.map_err(failed)?;
+    let _ = admin.db.close().await;
+    Ok(())
+}
+
+const MIGRATION_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('credit-decisions: decision log migrations'))";
+
+/// The role a connection serves as.
+pub(crate) async fn current_user(connection: &Connection) -> Result<String, DbErr> {
+    let rows = connection
+        .query(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_user::text AS role",
+        ))
+        .await?;
+    rows.first()
+        .ok_or_else(|| DbErr::Custom("no current user".to_owned()))?
+        .try_get("", "role")
 }
 
 /// The first release's `decisions` table: one plain table, JSONB bodies.

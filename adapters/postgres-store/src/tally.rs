@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::connection::Connection;
 
-use crate::decision_store::unavailable;
+use crate::error::unavailable;
 
 /// The tallies of a group of entries, per minute and model version, as the
 /// append statement takes them: the keys as two arrays, the counts as one

@@ -17,7 +17,8 @@ use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection as _};
 use tokio::sync::Mutex;
 
-use crate::connection::PoolMode;
+use crate::cells;
+use crate::connection::{Connection, PoolMode};
 use crate::partitions;
 use crate::tally::GroupTallies;
 
@@ -52,17 +53,14 @@ pub(crate) struct WriterConnection {
 }
 
 impl WriterConnection {
-    /// Opens nothing yet: the first commit does, on the runtime that runs it.
-    pub(crate) fn new(
-        options: PgConnectOptions,
-        mode: PoolMode,
-        clean_start: String,
-        bound: Duration,
-    ) -> Self {
+    /// A connection of a writer's own, opened as `pool`'s are; `bound`
+    /// limits opening it and each commit on it. Opens nothing yet: the
+    /// first commit does, on the runtime that runs it.
+    pub(crate) fn like(pool: &Connection, bound: Duration) -> Self {
         Self {
-            options,
-            mode,
-            clean_start,
+            options: pool.options_for_one(),
+            mode: pool.mode(),
+            clean_start: pool.clean_start().to_owned(),
             bound,
             held: Mutex::new(None),
         }
@@ -179,7 +177,7 @@ async fn append(connection: &mut PgConnection, entries: &[StoreEntry]) -> Result
     // An unbinned entry is written as no bytes, stored as NULL.
     let cells: Vec<Vec<u8>> = entries
         .iter()
-        .map(|entry| entry.cells.to_bytes().unwrap_or_default())
+        .map(|entry| cells::to_bytes(&entry.cells))
         .collect();
     let tallies = GroupTallies::of(entries);
     sqlx::query(APPEND)

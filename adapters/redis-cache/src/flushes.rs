@@ -87,7 +87,7 @@ impl Canaries {
         only: Option<SetOptions>,
     ) -> Result<Vec<Value>, Error> {
         let keys = self.keys(client);
-        super::concurrently(keys.iter().map(|key| {
+        crate::commands::concurrently(keys.iter().map(|key| {
             client.set::<Value, _, _>(
                 key.as_str(),
                 1,

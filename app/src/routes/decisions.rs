@@ -8,20 +8,15 @@ use domain::{Application, CacheStatus, DecisionFlow, DecisionId, FieldError, Ser
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::json_body::{self, BATCH_LIMIT, LargeBodies, SINGLE_LIMIT, json_kind};
-use crate::metrics::Metrics;
-use crate::observe::DecisionNote;
-use crate::problem::{FieldErrors, Problem};
-use crate::schemas::{
+use crate::http::body::{self, LargeBodies, json_kind};
+use crate::http::limits::{BATCH_LIMIT, BATCH_MAX, LIMIT_DEFAULT, LIMIT_MAX, SINGLE_LIMIT};
+use crate::http::observe::DecisionNote;
+use crate::http::problem::{FieldErrors, Problem};
+use crate::http::schemas::{
     ApplicationSchema, BatchRequestDoc, BatchResponseDoc, DecideProblems, DecisionDoc,
     DecisionPageDoc, DecisionRecordDoc, PageProblems, RecordProblems,
 };
-
-/// Most applications one batch may hold.
-pub const BATCH_MAX: usize = 1000;
-/// Page size bounds of `GET /v1/decisions`.
-const LIMIT_MAX: u16 = 1000;
-const LIMIT_DEFAULT: u16 = 50;
+use crate::metrics::Metrics;
 
 /// RFC 9211 `Cache-Status`, naming this service.
 fn cache_status(status: CacheStatus) -> &'static str {
@@ -53,7 +48,7 @@ pub async fn decide(
     flow: web::Data<DecisionFlow>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Problem> {
-    let body = json_body::read_object(&request, payload, SINGLE_LIMIT).await?;
+    let body = body::read_object(&request, payload, SINGLE_LIMIT).await?;
     let application = Application::from_json(&body).map_err(Problem::invalid_application)?;
     let served = flow.decide(application).await?;
     metrics.record_served(&served);
@@ -97,7 +92,7 @@ pub async fn decide_batch(
     // One large body read and parsed at a time: what batches cost in memory
     // at once is bounded whatever arrives together.
     let parsing = large_bodies.0.acquire().await.expect("never closed");
-    let body = json_body::read_object(&request, payload, BATCH_LIMIT).await?;
+    let body = body::read_object(&request, payload, BATCH_LIMIT).await?;
     let applications = parse_batch(body).map_err(Problem::invalid_application)?;
     drop(parsing);
     let served: Vec<Served> = flow.decide_all(applications).await?;

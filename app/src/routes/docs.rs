@@ -5,7 +5,7 @@
 use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
 use actix_web::{HttpResponse, web};
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 
 const PAGE: &str = include_str!("../../assets/docs.html");
 const SWAGGER_UI_JS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
@@ -17,7 +17,7 @@ pub struct OpenApiJson(pub String);
 
 /// The OpenAPI 3.1 document of this service.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", body = crate::schemas::ObjectDoc)))]
+    responses((status = 200, description = "The OpenAPI document", body = crate::http::schemas::ObjectDoc)))]
 pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())

@@ -18,7 +18,7 @@ pub struct BackendNames {
 
 /// The process is up.
 #[utoipa::path(get, path = "/health/live", tag = "operations",
-    responses((status = 200, description = "Up", body = crate::schemas::ObjectDoc)))]
+    responses((status = 200, description = "Up", body = crate::http::schemas::ObjectDoc)))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "up"}))
 }
@@ -27,8 +27,8 @@ pub async fn live() -> HttpResponse {
 /// cache is reported but not required.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses(
-        (status = 200, description = "Ready; the status of each component", body = crate::schemas::ObjectDoc),
-        (status = 503, description = "Not ready; the status of each component", body = crate::schemas::ObjectDoc),
+        (status = 200, description = "Ready; the status of each component", body = crate::http::schemas::ObjectDoc),
+        (status = 503, description = "Not ready; the status of each component", body = crate::http::schemas::ObjectDoc),
     ))]
 pub async fn ready(flow: web::Data<DecisionFlow>, names: web::Data<BackendNames>) -> HttpResponse {
     let readiness = flow.readiness().await;
@@ -60,7 +60,10 @@ pub async fn ready(flow: web::Data<DecisionFlow>, names: web::Data<BackendNames>
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable()
-            .insert_header(("Retry-After", crate::problem::RETRY_AFTER_SECS.to_string()))
+            .insert_header((
+                "Retry-After",
+                crate::http::problem::RETRY_AFTER_SECS.to_string(),
+            ))
             .json(body)
     }
 }

@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use domain::{DecisionFlow, Window};
 
+use crate::http::reports::Reports;
 use crate::metrics::Metrics;
-use crate::reports::Reports;
 
 /// Prometheus metrics, with the PSI of the last 24 hours measured at each
 /// scrape (from the log's tallies: a few milliseconds).

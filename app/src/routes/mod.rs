@@ -10,10 +10,8 @@ pub(crate) mod monitoring;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
 
-use crate::auth;
-use crate::problem::Problem;
-
-pub use decisions::BATCH_MAX;
+use crate::http::auth;
+use crate::http::problem::Problem;
 
 /// The public API: `/v1`, health, the API description, and, unless the
 /// operators have an address of their own (`operator_pages_elsewhere`), the

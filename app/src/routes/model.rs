@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use domain::DecisionFlow;
 
-use crate::schemas::{KeyProblems, ObjectDoc};
+use crate::http::schemas::{KeyProblems, ObjectDoc};
 
 /// The serving model's card: version, threshold, features and their
 /// encodings, training data and metrics.

@@ -7,9 +7,9 @@ use chrono::Utc;
 use domain::{DecisionFlow, Window};
 
 use crate::dashboard;
-use crate::problem::Problem;
-use crate::reports::Reports;
-use crate::schemas::{DashboardProblems, MonitoringProblems, MonitoringReportDoc};
+use crate::http::problem::Problem;
+use crate::http::reports::Reports;
+use crate::http::schemas::{DashboardProblems, MonitoringProblems, MonitoringReportDoc};
 
 /// The population served in a window, from the decision log.
 ///

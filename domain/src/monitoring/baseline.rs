@@ -4,7 +4,7 @@ use crate::application::{Application, FIELD_COUNT};
 use crate::decision::{Outcome, Source};
 use crate::fields::FieldKind;
 
-use super::tally::{CELLS_PER_DECISION, Cells};
+use super::cells::{CELLS_PER_DECISION, Cells, FIRST_BIN, outcome_cell, source_cell};
 
 /// The bins of one quantity and the training population's share of each.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,13 +101,6 @@ pub struct Baseline {
     offsets: Vec<u16>,
 }
 
-/// The cells every tally starts with.
-pub(super) const APPROVE: u16 = 0;
-pub(super) const DECLINE: u16 = 1;
-pub(super) const FROM_MODEL: u16 = 2;
-pub(super) const FROM_CACHE: u16 = 3;
-const FIRST_BIN: u16 = 4;
-
 impl Baseline {
     /// The baseline of the score and of each named field. Every field of the
     /// application needs bins, in the contract's order; a categorical
@@ -189,19 +182,5 @@ impl Baseline {
     /// The first cell of the score's bins (`0`) or of a feature's (`1 + k`).
     pub(super) fn offset(&self, quantity: usize) -> usize {
         usize::from(self.offsets[quantity])
-    }
-}
-
-pub(super) fn outcome_cell(decision: Outcome) -> u16 {
-    match decision {
-        Outcome::Approve => APPROVE,
-        Outcome::Decline => DECLINE,
-    }
-}
-
-pub(super) fn source_cell(source: Source) -> u16 {
-    match source {
-        Source::Model => FROM_MODEL,
-        Source::Cache => FROM_CACHE,
     }
 }

@@ -10,15 +10,17 @@
 //! training shares the model card carries.
 
 mod baseline;
+mod cells;
 mod report;
 mod tally;
 
 pub use baseline::{Baseline, Bins};
+pub use cells::{CELLS_PER_DECISION, Cells};
 pub use report::{
     BinShare, ByDecision, BySource, Drift, DriftStatus, HourCount, MIN_DECISIONS, MinuteWindow,
     MonitoringReport, PSI_FLOOR, Window, WindowError, psi,
 };
-pub use tally::{CELLS_PER_DECISION, Cells, HourlyTally, Tally, minute_of};
+pub use tally::{HourlyTally, Tally, minute_of};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -7,7 +7,8 @@ use serde::{Serialize, Serializer};
 
 use crate::application::{Application, FieldError};
 
-use super::baseline::{APPROVE, Baseline, Bins, DECLINE, FROM_CACHE, FROM_MODEL};
+use super::baseline::{Baseline, Bins};
+use super::cells::{APPROVE, DECLINE, FROM_CACHE, FROM_MODEL};
 use super::tally::{HourlyTally, Tally, minute_of};
 
 /// Below this many decisions in a window, drift is not measured.

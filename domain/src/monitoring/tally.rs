@@ -1,59 +1,10 @@
-//! Counts of decisions per cell, as the decision log keeps them.
+//! Counts of decisions per cell, as the decision store keeps them.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Timelike, Utc};
 
-use crate::application::FIELD_COUNT;
-use crate::decision::{Outcome, Source};
-
-use super::baseline::{outcome_cell, source_cell};
-
-/// Cells one decision counts in: outcome, source, score bin, a bin per field.
-pub const CELLS_PER_DECISION: usize = 3 + FIELD_COUNT;
-
-/// Where one decision is counted in a [`Tally`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cells {
-    /// Outcome, source, the score's bin and each field's bin.
-    Binned([u16; CELLS_PER_DECISION]),
-    /// Outcome and source only: a decision logged before monitoring was.
-    Unbinned([u16; 2]),
-}
-
-impl Cells {
-    /// A decision that counts in the totals but in no bin.
-    pub fn unbinned(decision: Outcome, source: Source) -> Self {
-        Cells::Unbinned([outcome_cell(decision), source_cell(source)])
-    }
-
-    pub fn as_slice(&self) -> &[u16] {
-        match self {
-            Cells::Binned(cells) => cells,
-            Cells::Unbinned(cells) => cells,
-        }
-    }
-
-    /// The binned cells as bytes (little-endian u16s) for a log row.
-    pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        match self {
-            Cells::Binned(cells) => Some(cells.iter().flat_map(|c| c.to_le_bytes()).collect()),
-            Cells::Unbinned(_) => None,
-        }
-    }
-
-    /// The cells [`Cells::to_bytes`] wrote, or `None` for any other bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() != 2 * CELLS_PER_DECISION {
-            return None;
-        }
-        let mut cells = [0u16; CELLS_PER_DECISION];
-        for (cell, pair) in cells.iter_mut().zip(bytes.chunks_exact(2)) {
-            *cell = u16::from_le_bytes([pair[0], pair[1]]);
-        }
-        Some(Cells::Binned(cells))
-    }
-}
+use super::cells::Cells;
 
 /// How many decisions fell in each cell. Cells past the end count zero.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -104,17 +104,6 @@ fn numbers_fall_in_right_closed_bins_and_categories_in_their_code() {
 }
 
 #[test]
-fn cells_survive_their_bytes_and_other_bytes_are_not_cells() {
-    let cells = test_baseline().cells(&example(), 0.2, Outcome::Approve, Source::Model);
-    assert_eq!(Cells::from_bytes(&cells.to_bytes().unwrap()), Some(cells));
-    assert_eq!(Cells::from_bytes(&[1, 2, 3]), None);
-    assert_eq!(
-        Cells::unbinned(Outcome::Decline, Source::Cache).to_bytes(),
-        None
-    );
-}
-
-#[test]
 fn a_baseline_that_does_not_describe_the_application_is_refused() {
     let good = test_baseline();
     let score = good.score().clone();

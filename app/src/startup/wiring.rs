@@ -15,10 +15,10 @@ use postgres_store::{GroupSettings, PostgresDecisionStore, PostgresStoreSettings
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
 use thiserror::Error;
 
-use crate::config::{CacheConfig, Config, StoreConfig};
-use crate::per_worker::PerWorker;
 use crate::routes::health::BackendNames;
-use crate::server::WORKERS;
+use crate::startup::config::{CacheConfig, Config, StoreConfig};
+use crate::startup::per_worker::PerWorker;
+use crate::startup::per_worker::WORKERS;
 
 #[derive(Debug, Error)]
 pub enum StartupError {

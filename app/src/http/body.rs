@@ -13,15 +13,10 @@ use serde_json::{Map, Value};
 
 use domain::FieldError;
 
-use crate::connection::ConnectionPhase;
-use crate::problem::Problem;
-use crate::routes::BATCH_MAX;
-use crate::strict_json::{self, Limits, ParseError};
-
-/// The body limit of one application.
-pub const SINGLE_LIMIT: usize = 64 * 1024;
-/// The body limit of a batch.
-pub const BATCH_LIMIT: usize = 8 * 1024 * 1024;
+use super::connection::ConnectionPhase;
+use super::limits::BATCH_MAX;
+use super::problem::Problem;
+use super::strict_json::{self, Limits, ParseError};
 
 /// What one object or array in a body may hold: an application has 18
 /// fields (the longest name 23 bytes), a batch 1,000 applications. Past these

@@ -10,8 +10,7 @@
 //! `accept` for everyone, and is cut by the head bound within seconds.
 
 use std::net::{SocketAddr, TcpListener};
-use std::num::NonZeroUsize;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_http::HttpService;
@@ -23,25 +22,20 @@ use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
 use domain::{DecisionCache, DecisionFlow, DecisionStore};
 
-use crate::auth::ApiKeys;
-use crate::cache_breaker::CacheBreaker;
-use crate::config::Config;
-use crate::connection::{self, BoundedStream, FIRST_HEAD_WITHIN, KEEP_ALIVE};
-use crate::instrumented::{InstrumentedCache, InstrumentedScorer, InstrumentedStore};
-use crate::json_body::{BodyTimeout, LargeBodies};
+use crate::decorators::cache_breaker::CacheBreaker;
+use crate::decorators::metered::{MeteredCache, MeteredScorer, MeteredStore};
+use crate::http::auth::ApiKeys;
+use crate::http::body::{BodyTimeout, LargeBodies};
+use crate::http::connection::{self, BoundedStream, FIRST_HEAD_WITHIN, KEEP_ALIVE};
+use crate::http::observe;
+use crate::http::reports::Reports;
 use crate::metrics::Metrics;
-use crate::observe;
 use crate::openapi;
-use crate::per_worker::PerWorker;
-use crate::reports::Reports;
 use crate::routes;
 use crate::routes::docs::OpenApiJson;
-use crate::wiring::{Adapters, Closer, StartupError};
-
-/// The threads that serve requests: one per core, as actix-web's default.
-/// Each holds its own connections to the backends (see `PerWorker`).
-pub(crate) static WORKERS: LazyLock<NonZeroUsize> =
-    LazyLock::new(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+use crate::startup::config::Config;
+use crate::startup::per_worker::{PerWorker, WORKERS};
+use crate::startup::wiring::{Adapters, Closer, StartupError};
 
 /// How long closing one backend may take at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -126,7 +120,7 @@ impl Server {
         let cache = adapters.cache.map(|cache| {
             let metrics = metrics.clone();
             cache.map(move |inner| {
-                Arc::new(InstrumentedCache {
+                Arc::new(MeteredCache {
                     inner: Arc::new(CacheBreaker::new(inner)),
                     metrics: metrics.clone(),
                 }) as Arc<dyn DecisionCache>
@@ -135,14 +129,14 @@ impl Server {
         let store = {
             let metrics = metrics.clone();
             adapters.store.map(move |inner| {
-                Arc::new(InstrumentedStore {
+                Arc::new(MeteredStore {
                     inner,
                     metrics: metrics.clone(),
                 }) as Arc<dyn DecisionStore>
             })
         };
         let model_version = adapters.scorer.model().version.clone();
-        let scorer = Arc::new(InstrumentedScorer {
+        let scorer = Arc::new(MeteredScorer {
             inner: adapters.scorer,
             metrics: metrics.clone(),
         });

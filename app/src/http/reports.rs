@@ -7,11 +7,8 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::problem::Problem;
-
-/// Reports computed at once, in the whole process: one per connection the
-/// PostgreSQL log keeps for reports.
-pub const REPORTS_AT_ONCE: usize = postgres_store::REPORT_CONNECTIONS as usize;
+use super::limits::REPORTS_AT_ONCE;
+use super::problem::Problem;
 
 /// The reports being computed (app data, shared by every worker).
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 //! range-checked, with their defaults in one place. A value out of its range
 //! stops the service at start-up naming the variable (exit code 2), never a
 //! panic or a silent failure later. Secrets are kept in types that never
-//! print them ([`crate::secrets`]).
+//! print them ([`crate::startup::secrets`]).
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -13,7 +13,7 @@ use postgres_store::PoolMode;
 use redis_cache::SigningKey;
 use thiserror::Error;
 
-use crate::secrets::{SecretKeys, SecretUrl};
+use crate::startup::secrets::{SecretKeys, SecretUrl};
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The prefix of every key the service writes to Redis.

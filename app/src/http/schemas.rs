@@ -20,7 +20,7 @@ use utoipa::{PartialSchema, ToSchema};
 /// The contract's example application (the data set's first row).
 pub fn example_application() -> Value {
     serde_json::from_str(include_str!(
-        "../../domain/testdata/example-application.json"
+        "../../../domain/testdata/example-application.json"
     ))
     .expect("the example application is JSON")
 }

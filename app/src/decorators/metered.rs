@@ -1,5 +1,5 @@
 //! Decorators that measure the ports for the metrics: errors of the cache and
-//! of the log, and the model's time. They change nothing else.
+//! of the store, and the model's time. They change nothing else.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,12 +13,12 @@ use domain::{
 
 use crate::metrics::Metrics;
 
-pub struct InstrumentedCache {
+pub struct MeteredCache {
     pub inner: Arc<dyn DecisionCache>,
     pub metrics: Arc<Metrics>,
 }
 
-impl InstrumentedCache {
+impl MeteredCache {
     fn count<T>(&self, operation: &str, result: Result<T, CacheError>) -> Result<T, CacheError> {
         // A call the breaker skipped is no new failure.
         let counter = match &result {
@@ -32,7 +32,7 @@ impl InstrumentedCache {
 }
 
 #[async_trait]
-impl DecisionCache for InstrumentedCache {
+impl DecisionCache for MeteredCache {
     async fn read(&self, keys: &[CacheKey]) -> Result<Vec<CacheEntry>, CacheError> {
         let result = self.inner.read(keys).await;
         self.count("read", result)
@@ -48,12 +48,12 @@ impl DecisionCache for InstrumentedCache {
     }
 }
 
-pub struct InstrumentedStore {
+pub struct MeteredStore {
     pub inner: Arc<dyn DecisionStore>,
     pub metrics: Arc<Metrics>,
 }
 
-impl InstrumentedStore {
+impl MeteredStore {
     fn count<T>(&self, operation: &str, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(StoreError::Unavailable(_)) = &result {
             self.metrics
@@ -66,7 +66,7 @@ impl InstrumentedStore {
 }
 
 #[async_trait]
-impl DecisionStore for InstrumentedStore {
+impl DecisionStore for MeteredStore {
     async fn append(&self, entries: &[StoreEntry]) -> Result<(), StoreError> {
         let result = self.inner.append(entries).await;
         self.count("append", result)
@@ -96,12 +96,12 @@ impl DecisionStore for InstrumentedStore {
     }
 }
 
-pub struct InstrumentedScorer {
+pub struct MeteredScorer {
     pub inner: Arc<dyn Scorer>,
     pub metrics: Arc<Metrics>,
 }
 
-impl Scorer for InstrumentedScorer {
+impl Scorer for MeteredScorer {
     fn model(&self) -> &ModelInfo {
         self.inner.model()
     }

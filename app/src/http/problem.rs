@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use domain::FieldError;
 use serde::Serialize;
 
-use crate::reports::REPORTS_AT_ONCE;
+use super::limits::REPORTS_AT_ONCE;
 
 /// Where problem types are documented.
 const TYPE_BASE: &str = "https://credit-decisions.dev/problems/";

@@ -10,7 +10,13 @@
 //! The decision log's commit queue is the exception, shared on purpose: one
 //! queue makes groups twice as large as one per worker did.
 
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock};
+
+/// The threads that serve requests: one per core, as actix-web's default.
+/// Each holds its own connections to the backends (see `PerWorker`).
+pub(crate) static WORKERS: LazyLock<NonZeroUsize> =
+    LazyLock::new(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
 
 pub enum PerWorker<T: ?Sized> {
     /// The same handle on every worker.

@@ -13,7 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError, web};
 use subtle::ConstantTimeEq;
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 
 /// The configured keys; `None` when authentication is off.
 #[derive(Clone, Default)]

@@ -14,7 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, web};
 use tracing::Instrument;
 
-use crate::connection::ConnectionPhase;
+use super::connection::ConnectionPhase;
 use crate::metrics::Metrics;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
