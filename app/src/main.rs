@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use app::{Config, Server, telemetry};
 
 // glibc's malloc and free were a tenth of the service's time under load;
-// mimalloc serves more requests with the same cores (README, "Speed").
+// mimalloc serves more requests with the same cores (docs/performance.md).
 // Without transparent huge pages: with them, RSS under load went past 64 MiB.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -19,8 +19,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// By default mimalloc keeps freed memory for a second, and returns it only
 /// when the thread that freed it allocates again: after a flood of large
-/// requests an idle worker held on to 25 to 75 MiB more. Returned at once,
-/// it cost no throughput measured (README, "Speed").
+/// requests an idle worker held on to tens of MiB more. Returned at once,
+/// it cost no throughput measured (docs/performance.md).
 #[allow(unsafe_code)]
 fn return_freed_memory_at_once() {
     // SAFETY: sets a plain integer option, which mimalloc allows at any time.

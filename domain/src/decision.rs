@@ -147,9 +147,9 @@ impl Source {
 }
 
 /// An application in its canonical form: the JSON text its cache key is the
-/// hash of, and that the decision log keeps as the record's `request`.
+/// hash of, and that the decision store keeps as the record's `request`.
 ///
-/// It is made once per application. Read back from the log it is taken as
+/// It is made once per application. Read back from the store it is taken as
 /// logged, never validated again: a record logged under older rules stays
 /// readable.
 #[derive(Clone, Serialize, Deserialize)]
@@ -186,7 +186,7 @@ impl fmt::Debug for CanonicalRequest {
     }
 }
 
-/// One row of the decision log: a decision exactly as it was served.
+/// One row of the decision store: a decision exactly as it was served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
     pub decision_id: DecisionId,
@@ -197,7 +197,7 @@ pub struct DecisionRecord {
     pub response: Decision,
 }
 
-/// The current time at the precision the decision log keeps (PostgreSQL's
+/// The current time at the precision the decision store keeps (PostgreSQL's
 /// microseconds), so a record reads back equal to what was written.
 pub fn now_for_store() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
@@ -222,7 +222,7 @@ mod microsecond_timestamp {
     }
 }
 
-/// A page of the decision log, newest first.
+/// A page of the decision store, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionPage {
     pub items: Vec<DecisionRecord>,
@@ -236,7 +236,7 @@ mod tests {
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
-    /// The words the log stores and the contract shows; a log reads them back.
+    /// The words the store stores and the contract shows; a log reads them back.
     #[test]
     fn outcomes_and_sources_are_the_contracts_words() {
         for outcome in [Outcome::Approve, Outcome::Decline] {

@@ -19,7 +19,7 @@
 //!     a miss and the request succeeds.
 //!   - `write` stores every entry for the configured time to live; a later
 //!     `read` of the same key in the same process sees it.
-//! - **[`DecisionStore`]** holds the decision log, the record of truth.
+//! - **[`DecisionStore`]** holds the decision store, the record of truth.
 //!   - `append` is all or nothing and durable when it returns `Ok`: the flow
 //!     answers the client only then. Any doubt (connection lost, timeout,
 //!     constraint violated) is [`StoreError::Unavailable`], and the client
@@ -31,7 +31,7 @@
 //!   - Records read back equal what was appended.
 //!   - `tally` adds up the [`Cells`] of every entry whose `created_at` is in
 //!     the window (whole minutes), by hour and model version, whatever its
-//!     age: the same sums a scan of the log would give, in time that does
+//!     age: the same sums a scan of the store would give, in time that does
 //!     not grow with the number of rows.
 //! - **[`Scorer`]** is pure computation: one probability of default per
 //!   application, in order, or a [`ScoringError`] (the client gets 503);
@@ -103,7 +103,7 @@ pub struct StoreEntry {
     pub cells: Cells,
 }
 
-/// The decision log: every decision ever served, in the order it was logged.
+/// The decision store: every decision ever served, in the order it was logged.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait DecisionStore: Send + Sync {
@@ -119,7 +119,7 @@ pub trait DecisionStore: Send + Sync {
     /// The cells of the decisions logged in the window, added up by hour
     /// and model version.
     async fn tally(&self, window: MinuteWindow) -> Result<Vec<HourlyTally>, StoreError>;
-    /// Whether the log answers at all (for readiness).
+    /// Whether the store answers at all (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }
 

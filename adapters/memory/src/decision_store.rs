@@ -1,4 +1,4 @@
-//! A decision log in a vector, in insertion order, with an index by id.
+//! A decision store in a vector, in insertion order, with an index by id.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

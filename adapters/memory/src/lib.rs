@@ -1,4 +1,4 @@
-//! In-memory adapters of the decision cache and the decision log.
+//! In-memory adapters of the decision cache and the decision store.
 //!
 //! They serve a service run with nothing installed, and they are the fakes
 //! that the test suite runs the whole app on. They behave like the real

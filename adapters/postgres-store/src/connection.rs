@@ -1,4 +1,4 @@
-//! How the log's statements reach PostgreSQL: straight (or through a pooler
+//! How the store's statements reach PostgreSQL: straight (or through a pooler
 //! in session mode), or through a pooler in transaction mode, such as
 //! PgBouncer with `pool_mode = transaction`.
 //!
@@ -36,7 +36,7 @@ pub enum PoolMode {
     Transaction,
 }
 
-/// The connection pool of the log, and how to run a statement on it.
+/// The connection pool of the store, and how to run a statement on it.
 #[derive(Clone)]
 pub(crate) struct Connection {
     pub(crate) db: DatabaseConnection,

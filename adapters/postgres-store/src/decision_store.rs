@@ -1,4 +1,4 @@
-//! The `DecisionStore` port on PostgreSQL: the decision log.
+//! The `DecisionStore` port on PostgreSQL: the decision store.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,16 +100,21 @@ impl PostgresDecisionStore {
         })
     }
 
-    /// A handle on the same log for the calling thread: a pool of its own
+    /// A handle on the same store for the calling thread: a pool of its own
     /// for reads (at most `max_connections`), on this thread's runtime, and
-    /// the log's one group-commit queue. The queue is shared so that the
-    /// appends of every thread make one group: groups twice as large as one
-    /// queue per worker thread made, for half the commits (README, "Speed").
+    /// the store's one group-commit queue. The queue is shared so that the
+    /// appends of every thread make one group: larger groups, for fewer
+    /// commits, than a queue per worker thread made (docs/performance.md).
     pub fn on_this_thread(&self, max_connections: u32) -> Self {
         Self {
             connection: self.connection.another_pool(max_connections),
             ..self.clone()
         }
+    }
+
+    /// Rows waiting for their commit now (queued or being committed).
+    pub fn waiting_rows(&self) -> usize {
+        self.group.waiting_rows()
     }
 
     /// Commits made so far: each holds the rows of one or more appends.
@@ -123,7 +128,7 @@ impl PostgresDecisionStore {
         tally::fold(&self.connection).await
     }
 
-    /// Closes the log at shutdown: every queued append is committed (or
+    /// Closes the store at shutdown: every queued append is committed (or
     /// answered) first, their tallies folded, then the connection pool is
     /// closed.
     pub async fn close(&self) {
@@ -141,7 +146,7 @@ impl PostgresDecisionStore {
         self.bounded(self.connection.query(statement)).await
     }
 
-    /// A read bounded as a commit is: past the bound the log counts as
+    /// A read bounded as a commit is: past the bound the store counts as
     /// unavailable (503), whatever the server does.
     async fn bounded<T>(
         &self,
@@ -249,7 +254,7 @@ impl DecisionStore for PostgresDecisionStore {
         }
     }
 
-    /// Ready when the log answers and can take rows now: this month has its
+    /// Ready when the store answers and can take rows now: this month has its
     /// partition. A missing one is made by the upkeep, nudged here.
     async fn ping(&self) -> Result<(), StoreError> {
         let rows = self

@@ -1,4 +1,4 @@
-//! The decision log on PostgreSQL, with sea-orm.
+//! The decision store on PostgreSQL, with sea-orm.
 //!
 //! One table, `decisions`, partitioned by month of `created_at`: one row per
 //! decision served, with its id, when, where its verdict came from, the

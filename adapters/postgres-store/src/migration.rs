@@ -1,4 +1,4 @@
-//! The decision log's schema, as sea-orm migrations applied at start-up. A
+//! The decision store's schema, as sea-orm migrations applied at start-up. A
 //! database made by an earlier release is migrated in place, its rows kept.
 
 use sea_orm_migration::prelude::*;
@@ -25,7 +25,7 @@ impl MigratorTrait for Migrator {
 }
 
 /// Brings the schema up to date, in one transaction on a connection of its
-/// own: moving a large log may take longer than any request-sized statement
+/// own: moving a large store may take longer than any request-sized statement
 /// bound. Replicas starting together take turns on an advisory lock; the
 /// later ones find the work done. One transaction also keeps the migration
 /// on one server connection behind a transaction pooler.
@@ -119,7 +119,7 @@ impl MigrationTrait for CreateDecisionLog {
     }
 }
 
-/// The log partitioned by month of `created_at` (so retention drops whole
+/// The store partitioned by month of `created_at` (so retention drops whole
 /// months), append-only in the database itself (a trigger refuses UPDATE,
 /// DELETE and TRUNCATE), with the bodies as `json`: the text exactly as
 /// logged. The first release's rows are moved over, in their order.
@@ -290,9 +290,8 @@ impl MigrationTrait for MonitoringTallies {
 /// Monitoring, made cheap to write: each commit inserts its tallies into
 /// `decision_tally_delta` instead of adding them to a `decision_tally` row.
 /// Adding to a row meant updating it: a new version of a 103-cell array on
-/// every commit, and rows updated thousands of times a second (measured with
-/// pgbench, 8-row commits: 29,000 rows/s with the update, 40,000 with the
-/// insert). A background fold moves the deltas into `decision_tally` every
+/// every commit, and rows updated thousands of times a second, which cost
+/// PostgreSQL more than the rows themselves. A background fold moves the deltas into `decision_tally` every
 /// second, in one transaction, so a report that reads both tables in one
 /// statement counts every delta exactly once. The deltas' rows die within
 /// seconds, so the table is vacuumed by a dead-row count, not a fraction.

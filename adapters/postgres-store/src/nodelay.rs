@@ -1,12 +1,12 @@
-//! Nagle's algorithm turned off on the log's TCP connections to PostgreSQL.
+//! Nagle's algorithm turned off on the store's TCP connections to PostgreSQL.
 //!
 //! sqlx 0.9.0 opens its TCP connections without `TCP_NODELAY` (sqlx issue
 //! #4335; the fix, PR #4336, is merged upstream but not released). With
 //! Nagle's algorithm on, the tail of a statement larger than one segment (a
 //! group commit's) waits for PostgreSQL to acknowledge the part before it,
-//! and PostgreSQL delays that acknowledgement by up to 40 ms: the release
-//! without this module did half the hits per second over TCP that it did
-//! over the Unix socket, with a p99 of 47 ms (docs/scaling.md).
+//! and PostgreSQL delays that acknowledgement by up to 40 ms: over TCP the
+//! service did half the hits per second it did over the Unix socket
+//! (docs/performance.md).
 //!
 //! sqlx gives no access to the socket it opened, so after each new connection
 //! this sets the option on every TCP socket of the process whose peer is on

@@ -1,6 +1,6 @@
-//! The log's monthly partitions: made ahead of time, dropped once wholly
+//! The store's monthly partitions: made ahead of time, dropped once wholly
 //! older than the retention period. Nothing younger is ever removed: the
-//! only removal from the log is dropping a whole month past retention.
+//! only removal from the store is dropping a whole month past retention.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use sea_orm::{
@@ -11,7 +11,7 @@ use sea_orm::{
 /// never written to a month without its partition.
 const MONTHS_AHEAD: u32 = 3;
 
-/// Whether the log can take a row now: this month's partition exists.
+/// Whether the store can take a row now: this month's partition exists.
 pub(crate) const THIS_MONTH_HAS_ITS_PARTITION: &str = "
     SELECT to_regclass('decisions_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')) IS NOT NULL
         AS ready";

@@ -9,7 +9,7 @@ pub(crate) const RECORD_COLUMNS: &str =
     "decision_id, created_at, source, request::text AS request, response::text AS response";
 
 /// A record as logged. The request is taken as it was written, never
-/// validated again; only a row the log itself could not have written (a
+/// validated again; only a row the store itself could not have written (a
 /// response that is not a decision) makes the read fail.
 pub(crate) fn record_of(row: &QueryResult) -> Result<DecisionRecord, StoreError> {
     let column = |error: DbErr| StoreError::Unavailable(format!("unreadable log row: {error}"));

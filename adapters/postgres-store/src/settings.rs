@@ -10,13 +10,13 @@ use crate::group_commit::GroupSettings;
 pub struct PostgresStoreSettings {
     /// The role the service serves with: it writes and reads decisions.
     pub url: String,
-    /// The role that owns the log's schema, when another: migrations,
+    /// The role that owns the store's schema, when another: migrations,
     /// partition upkeep, retention and the tallies' fold run as it, and the
     /// serving role is granted what serving needs and nothing more. `None`:
     /// one role does both.
     pub owner_url: Option<String>,
     pub max_connections: u32,
-    /// The longest a request waits for a connection before the log counts as
+    /// The longest a request waits for a connection before the store counts as
     /// unavailable (503) rather than hanging.
     pub acquire_timeout: Duration,
     /// The longest a request waits for its rows to be committed (a locked

@@ -1,8 +1,8 @@
 //! Monitoring tallies on PostgreSQL: written with the rows they count (as
 //! deltas, folded into per-minute rows every second) and read per minute. A
 //! report's window is whole minutes (`domain::MinuteWindow`), so reading one
-//! never scans the log's rows: its cost is the number of minutes and model
-//! versions in it, whatever the log's rate.
+//! never scans the store's rows: its cost is the number of minutes and model
+//! versions in it, whatever the store's rate.
 
 use std::collections::BTreeMap;
 
@@ -100,8 +100,8 @@ const ADD_SUMS: &str = "
 /// until fewer than a fold's worth are left; how many it moved. Each fold
 /// takes its deltas and adds their sums in one transaction, so a delta is
 /// either still a delta or in the sum. The sums are made here, not in SQL:
-/// unnesting every delta's cells cost PostgreSQL about 25 µs a delta, about
-/// as much as the insert it replaced. Concurrent folds (several replicas)
+/// unnesting every delta's cells costs PostgreSQL about as much as the
+/// insert the deltas replaced. Concurrent folds (several replicas)
 /// are safe: a delta taken by one is skipped by the other, and the sums'
 /// rows are added to under their row locks.
 pub(crate) async fn fold(connection: &Connection) -> Result<u64, StoreError> {

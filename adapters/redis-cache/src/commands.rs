@@ -9,7 +9,7 @@ use fred::prelude::Error;
 /// a time, because it flushes whenever no other command waits in its queue,
 /// and a pipeline's commands never do. Commands sent on their own all wait in
 /// the queue at once, so fred writes them together: a 100-key batch is a few
-/// writes instead of 100 (Redis counted them: see the README's "Speed").
+/// writes instead of 100 (docs/performance.md).
 pub(crate) async fn concurrently<T>(
     commands: impl IntoIterator<Item = impl Future<Output = Result<T, Error>>>,
 ) -> Result<Vec<T>, Error> {

@@ -126,11 +126,9 @@ impl RedisDecisionCache {
     /// each sent to the node that owns its key, all sent before any answer
     /// is awaited (see `concurrently`).
     ///
-    /// Grouping the keys into one `MGET` per slot was no faster: random keys
-    /// rarely share one of the 16,384 slots. A 1,000-key batch on the
-    /// three-primary test cluster took a median 3.9 ms this way and 4.1 ms
-    /// grouped, over 300 rounds each (`cargo run --release -p redis-cache
-    /// --example cluster_batch -- redis-cluster://127.0.0.1:7101 300`).
+    /// Not one `MGET` per slot: random keys rarely share one of the 16,384
+    /// slots, so grouping them saves nothing (measured with the example
+    /// `cluster_batch`; docs/performance.md).
     async fn read_each(&self, keys: Vec<String>) -> Result<Vec<Value>, Error> {
         concurrently(keys.into_iter().map(|key| self.client.get(key))).await
     }

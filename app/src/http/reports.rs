@@ -1,5 +1,5 @@
 //! Monitoring reports are computed a few at a time: each reads tallies on a
-//! connection of the log's own for reports, so that however many are asked
+//! connection of the store's own for reports, so that however many are asked
 //! for, decisions never wait for a connection or the CPU. The rest are
 //! answered 429 with `Retry-After` at once, never queued.
 

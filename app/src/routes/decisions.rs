@@ -1,4 +1,4 @@
-//! `/v1/decisions`: decide applications, read the decision log.
+//! `/v1/decisions`: decide applications, read the decision store.
 //!
 //! Thin handlers: parse at the edge, call the service, map the outcome.
 

@@ -1,7 +1,7 @@
 //! `/health/live` and `/health/ready`.
 //!
 //! Ready means a decision can be served and logged: the model is loaded (it
-//! is, or the service would not have started) and the decision log answers.
+//! is, or the service would not have started) and the decision store answers.
 //! The cache is reported but not required: without it decisions are still
 //! made, only slower.
 
@@ -23,7 +23,7 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "up"}))
 }
 
-/// Ready to decide: the model loaded and the decision log reachable. The
+/// Ready to decide: the model loaded and the decision store reachable. The
 /// cache is reported but not required.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses(

@@ -11,7 +11,7 @@ use crate::http::problem::Problem;
 use crate::http::reports::Reports;
 use crate::http::schemas::{DashboardProblems, MonitoringProblems, MonitoringReportDoc};
 
-/// The population served in a window, from the decision log.
+/// The population served in a window, from the decision store.
 ///
 /// Counts by decision and source, the approval rate, and the population
 /// stability index (PSI) of the score and of every field against the

@@ -375,7 +375,7 @@ impl Config {
         };
 
         // A setting of an adapter that is not selected is a mistake (a
-        // database URL without the PostgreSQL store would keep the log in
+        // database URL without the PostgreSQL store would keep the store in
         // memory, and lose it at the next restart): refused, never ignored.
         let selected = [
             (
@@ -599,7 +599,7 @@ mod tests {
     }
 
     /// A setting of an adapter that is not selected would be silently
-    /// ignored (a database URL with the memory store keeps the log in
+    /// ignored (a database URL with the memory store keeps the store in
     /// memory): each stops the service, naming the variable.
     #[test]
     fn settings_of_an_adapter_not_selected_are_refused() {

@@ -4,11 +4,11 @@
 //! of its own. A client made on one thread keeps its connection task there,
 //! so a request served on another thread crosses threads twice for every
 //! call: measured under load, those thread switches took more of the
-//! service's time than anything it computes (README, Speed). So a backend
+//! service's time than anything it computes (docs/performance.md). So a backend
 //! with connections gives each worker its own client, made on that worker's
 //! thread; one without (the in-memory adapters, the tests' spies) is shared.
-//! The decision log's commit queue is the exception, shared on purpose: one
-//! queue makes groups twice as large as one per worker did.
+//! The store's commit queue is the exception, shared on purpose: one queue
+//! makes larger groups than one per worker did.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, LazyLock};

@@ -2,8 +2,8 @@
 //!
 //! For each application: read the cache under its key; on a miss, score with
 //! the model and write the cache; log every decision, hit or miss; answer
-//! only once the log holds it. The cache is an optimisation, so none of its
-//! failures fail a request; the log is the record of truth, so any of its
+//! only once the store holds it. The cache is an optimisation, so none of its
+//! failures fail a request; the store is the record of truth, so any of its
 //! failures does.
 
 use std::sync::Arc;
@@ -96,7 +96,7 @@ impl DecisionFlow {
         applications: Vec<Application>,
     ) -> Result<Vec<Served>, DecideError> {
         let model = self.scorer.model();
-        // Serialised once: the cache key is its hash, the log keeps it.
+        // Serialised once: the cache key is its hash, the store keeps it.
         let canonical: Vec<CanonicalRequest> =
             applications.iter().map(CanonicalRequest::of).collect();
         let keys: Vec<CacheKey> = canonical

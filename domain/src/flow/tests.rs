@@ -551,7 +551,7 @@ async fn each_logged_decision_carries_the_cells_the_baseline_gives_it() {
 #[tokio::test]
 async fn the_monitoring_report_is_made_from_the_stores_tally_of_the_window() {
     use crate::monitoring::{HourlyTally, Tally, Window};
-    // The log is asked for the whole minutes around the window.
+    // The store is asked for the whole minutes around the window.
     let asked_for = Window::parse(
         Some("2026-11-25T00:00:30Z"),
         Some("2026-11-25T11:59:00.5Z"),

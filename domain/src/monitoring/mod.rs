@@ -3,9 +3,9 @@
 //!
 //! Every logged decision is counted in *cells*: its outcome, its source, the
 //! bin of its probability of default and the bin of each application field
-//! ([`Baseline::cells`]). The decision log adds those counts up as it writes
+//! ([`Baseline::cells`]). The decision store adds those counts up as it writes
 //! (a [`Tally`] per hour and model version), so a report over any window is a
-//! sum of tallies, never a scan of the log; [`MonitoringReport::of`] turns
+//! sum of tallies, never a scan of the store; [`MonitoringReport::of`] turns
 //! the sum into shares and population stability indices against the
 //! training shares the model card carries.
 

@@ -83,9 +83,9 @@ impl Window {
     }
 }
 
-/// A window of whole minutes: the unit the decision log tallies in. A
+/// A window of whole minutes: the unit the decision store tallies in. A
 /// report over one is a sum of tallies, so what it costs depends on neither
-/// where the asked window's ends fall nor how busy the log was there; and a
+/// where the asked window's ends fall nor how busy the store was there; and a
 /// report never narrows to a few milliseconds around one applicant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinuteWindow(Window);

@@ -1,6 +1,7 @@
 //! What every scenario needs: the app running on chosen adapters, spies
 //! around each port, a client that speaks the contract, and test data.
 
+pub mod answers;
 pub mod data;
 pub mod faults;
 pub mod proxy;

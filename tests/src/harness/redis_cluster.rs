@@ -8,9 +8,11 @@ use std::net::TcpListener;
 use std::ops::RangeInclusive;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fred::prelude::*;
+
+use super::waiting::eventually;
 
 pub const CLUSTER_VARIABLE: &str = "CREDIT_DECISIONS_TEST_REDIS_CLUSTER_URL";
 const DEFAULT_CLUSTER_URL: &str = "redis-cluster://127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103";
@@ -134,8 +136,10 @@ impl ThrowawayCluster {
             .collect();
         let addresses: Vec<&str> = nodes.iter().map(|(node, _)| node.as_str()).collect();
         for node in &addresses {
-            wait_until(Duration::from_secs(10), || {
-                redis_cli(node, &["ping"]).is_some_and(|reply| reply.trim() == "PONG")
+            eventually("a node answers", Duration::from_secs(10), || {
+                std::future::ready(
+                    redis_cli(node, &["ping"]).is_some_and(|reply| reply.trim() == "PONG"),
+                )
             })
             .await;
         }
@@ -156,15 +160,15 @@ impl ThrowawayCluster {
         // Ready when every node sees the whole cluster, replicas included,
         // and every replica has synced with its primary: a replica that never
         // has would not take over.
-        wait_until(Duration::from_secs(20), || {
-            cluster.nodes.iter().all(|(node, _)| {
+        eventually("the cluster is whole", Duration::from_secs(20), || {
+            std::future::ready(cluster.nodes.iter().all(|(node, _)| {
                 redis_cli(node, &["cluster", "info"]).is_some_and(|info| {
                     info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:6")
                 }) && cluster.replicas_seen_by(node) == 3
                     && redis_cli(node, &["info", "replication"]).is_some_and(|info| {
                         info.contains("role:master") || info.contains("master_link_status:up")
                     })
-            })
+            }))
         })
         .await;
         cluster
@@ -207,19 +211,21 @@ impl ThrowawayCluster {
             .map(|(node, _)| node.as_str())
             .filter(|node| *node != dead)
             .collect();
-        wait_until(within, || {
-            redis_cli(live[0], &["cluster", "info"])
-                .is_some_and(|info| info.contains("cluster_state:ok"))
-                && redis_cli(live[0], &["cluster", "nodes"]).is_some_and(|nodes| {
-                    // id, address, flags, primary, ping, pong, epoch, link;
-                    // then the slots it serves, if any.
-                    nodes.lines().any(|line| {
-                        let fields: Vec<&str> = line.split_whitespace().collect();
-                        fields[1].starts_with(&format!("{dead}@"))
-                            && fields[2].split(',').any(|flag| flag == "fail")
-                            && fields.len() == 8
-                    })
-                })
+        eventually("the failover", within, || {
+            std::future::ready(
+                redis_cli(live[0], &["cluster", "info"])
+                    .is_some_and(|info| info.contains("cluster_state:ok"))
+                    && redis_cli(live[0], &["cluster", "nodes"]).is_some_and(|nodes| {
+                        // id, address, flags, primary, ping, pong, epoch, link;
+                        // then the slots it serves, if any.
+                        nodes.lines().any(|line| {
+                            let fields: Vec<&str> = line.split_whitespace().collect();
+                            fields[1].starts_with(&format!("{dead}@"))
+                                && fields[2].split(',').any(|flag| flag == "fail")
+                                && fields.len() == 8
+                        })
+                    }),
+            )
         })
         .await;
     }
@@ -276,12 +282,4 @@ fn redis_cli(node: &str, args: &[&str]) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
         .filter(|text| !text.starts_with("Could not connect"))
-}
-
-async fn wait_until(within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done() {
-        assert!(Instant::now() < deadline, "not done within {within:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

@@ -8,9 +8,11 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+
+use super::waiting::eventually;
 
 pub fn binary() -> PathBuf {
     // The test executable is target/<profile>/deps/<name>; the binary is
@@ -84,31 +86,21 @@ impl Running {
             reader: Some(reader),
         };
         // The address is the one the binary reports once it listens.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            if let Some(addr) = running.reported_address() {
-                break addr;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the service reported no address: {}",
-                running.stdout.lock().unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        running.base = format!("http://{addr}");
-        loop {
-            if let Ok(response) = reqwest::get(format!("{}/health/ready", running.base)).await
-                && response.status() == 200
-            {
-                return running;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the service did not become ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(
+            "the service reports its address",
+            Duration::from_secs(20),
+            || std::future::ready(running.reported_address().is_some()),
+        )
+        .await;
+        running.base = format!("http://{}", running.reported_address().unwrap());
+        let ready = format!("{}/health/ready", running.base);
+        eventually("the service is ready", Duration::from_secs(20), || async {
+            reqwest::get(&ready)
+                .await
+                .is_ok_and(|response| response.status() == 200)
+        })
+        .await;
+        running
     }
 
     /// The `addr` of the "serving credit decisions" line, once it is logged.
@@ -136,17 +128,16 @@ impl Running {
 
     /// Waits for the process to exit; returns its exit code and its stdout.
     pub async fn wait(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The pipe closes with the process: the reader has all of it.
-                self.reader.take().unwrap().join().unwrap();
-                let stdout = self.stdout.lock().unwrap().clone();
-                return (status.code(), stdout);
-            }
-            assert!(Instant::now() < deadline, "the service did not exit");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut status = None;
+        eventually("the service exits", Duration::from_secs(20), || {
+            status = self.child.try_wait().unwrap();
+            std::future::ready(status.is_some())
+        })
+        .await;
+        // The pipe closes with the process: the reader has all of it.
+        self.reader.take().unwrap().join().unwrap();
+        let stdout = self.stdout.lock().unwrap().clone();
+        (status.and_then(|status| status.code()), stdout)
     }
 }
 

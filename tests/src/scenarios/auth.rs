@@ -6,7 +6,7 @@
 use pretty_assertions::assert_eq;
 use reqwest::Method;
 
-use super::{expect_problem, header};
+use crate::harness::answers::{expect_problem, header};
 use crate::harness::data::example_application;
 use crate::harness::{TestApp, TestBackends};
 

@@ -6,8 +6,8 @@ use domain::{Application, Source, Verdict};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use super::expect_problem;
 use crate::harness::TestApp;
+use crate::harness::answers::expect_problem;
 use crate::harness::data::{example_application, example_with};
 use crate::harness::spies::Call;
 
@@ -144,7 +144,7 @@ mod memory_only {
         let applications: Vec<Value> = rows.iter().map(|row| row.application.clone()).collect();
         let decisions = decisions_of(app.post_batch(&applications).await).await;
         for (i, (decision, row)) in decisions.iter().zip(rows).enumerate() {
-            let codes = crate::scenarios::reason_codes(decision);
+            let codes = crate::harness::answers::reason_codes(decision);
             assert_eq!(codes, row.reasons, "row {i}");
         }
     }

@@ -8,7 +8,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::expect_problem;
+use crate::harness::answers::expect_problem;
 use crate::harness::data::example_application;
 use crate::harness::{TestApp, TestBackends};
 
@@ -227,7 +227,7 @@ async fn whole_numbers_with_a_fraction_are_integers_and_share_a_cache_entry() {
     let second = app.post_decision(&written_as_floats).await;
     assert_eq!(second.status(), 200);
     assert_eq!(
-        super::header(&second, "cache-status").as_deref(),
+        crate::harness::answers::header(&second, "cache-status").as_deref(),
         Some("credit-decisions; hit")
     );
 }

@@ -12,7 +12,7 @@ use pretty_assertions::assert_eq;
 use redis_cache::SigningKey;
 use serde_json::{Value, json};
 
-use super::header;
+use crate::harness::answers::header;
 use crate::harness::data::example_application;
 use crate::harness::real_backends::{NEAR_ENTRIES, RealBackends, redis_client_at};
 use crate::harness::throwaway_redis::ThrowawayRedis;

@@ -8,7 +8,7 @@ use domain::{Application, CacheEntry, CacheKey, DecisionRecord, Scorer, Source, 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use super::header;
+use crate::harness::answers::header;
 use crate::harness::data::example_application;
 use crate::harness::real_backends::{RealBackends, redis_client_at};
 use crate::harness::spies::Call;
@@ -236,7 +236,7 @@ pub async fn a_hit_gives_the_same_reasons_as_the_miss_before_it(app: &TestApp) {
     );
     let second: Value = second.json().await.unwrap();
     assert_eq!(first["decision"], "decline");
-    let codes = crate::scenarios::reason_codes(&first);
+    let codes = crate::harness::answers::reason_codes(&first);
     assert_eq!(codes, declined.reasons);
     assert_eq!(second["reasons"], first["reasons"]);
     let page: Value = app.get("/v1/decisions").await.json().await.unwrap();

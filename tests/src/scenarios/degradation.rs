@@ -9,16 +9,18 @@
 //!   decisions are served, and the log read, again without a restart, and
 //!   without one failure for each connection the outage broke.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use super::{expect_problem, header};
+use crate::harness::answers::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
 use crate::harness::proxy::{TcpProxy, socket_addr_of};
 use crate::harness::real_backends::{NEAR_ENTRIES, RealBackends, admin_database_url, redis_url};
-use crate::harness::{TestApp, TestBackends};
+use crate::harness::{TestApp, TestBackends, eventually};
 
 /// The cache's time bound in these tests: the service's default.
 const CACHE_BOUND: Duration = Duration::from_millis(50);
@@ -67,22 +69,6 @@ async fn cache_status_of(app: &TestApp, application: &Value) -> (u16, Option<Str
         header(&response, "cache-status"),
         elapsed,
     )
-}
-
-/// Polls until `check` holds, for up to ten seconds.
-async fn eventually<F, Fut>(what: &str, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within 10 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,15 +128,19 @@ async fn without_redis_decisions_are_made_logged_and_prompt_and_caching_resumes(
     );
 
     proxy.restore();
-    eventually("the cache reconnecting", || async {
-        let ready: Value = app.get("/health/ready").await.json().await.unwrap();
-        ready["components"]["cache"]["status"] == "up"
-    })
+    eventually(
+        "the cache reconnecting",
+        Duration::from_secs(10),
+        || async {
+            let ready: Value = app.get("/health/ready").await.json().await.unwrap();
+            ready["components"]["cache"]["status"] == "up"
+        },
+    )
     .await;
     // The breaker lets a probe through within one pause; then a repeated
     // application is a hit again.
     let other = example_with("age_years", json!(44));
-    eventually("caching resuming", || async {
+    eventually("caching resuming", Duration::from_secs(10), || async {
         let (_, status, _) = cache_status_of(&app, &other).await;
         status.as_deref() == Some("credit-decisions; hit")
     })
@@ -172,15 +162,19 @@ async fn a_near_cache_is_dropped_with_its_connection_to_redis() {
     }
 
     proxy.cut();
-    eventually("the near cache being dropped", || async {
-        let (status, cache_status, _) = cache_status_of(&app, &application).await;
-        assert_eq!(status, 200);
-        cache_status.as_deref() == Some("credit-decisions; fwd=miss")
-    })
+    eventually(
+        "the near cache being dropped",
+        Duration::from_secs(10),
+        || async {
+            let (status, cache_status, _) = cache_status_of(&app, &application).await;
+            assert_eq!(status, 200);
+            cache_status.as_deref() == Some("credit-decisions; fwd=miss")
+        },
+    )
     .await;
 
     proxy.restore();
-    eventually("hits resuming", || async {
+    eventually("hits resuming", Duration::from_secs(10), || async {
         let (status, cache_status, _) = cache_status_of(&app, &application).await;
         assert_eq!(status, 200);
         cache_status.as_deref() == Some("credit-decisions; hit")
@@ -212,7 +206,7 @@ async fn without_the_store_no_decision_is_returned_and_it_recovers() {
     assert_eq!(app.get("/health/ready").await.status(), 503);
 
     proxy.restore();
-    eventually("the log recovering", || async {
+    eventually("the log recovering", Duration::from_secs(10), || async {
         app.post_decision(&example_with("age_years", json!(31)))
             .await
             .status()
@@ -293,8 +287,8 @@ async fn after_an_outage_the_store_is_read_at_once_though_its_idle_connections_b
 
     // An outage too short for anything to use the pool: every idle
     // connection is broken when the server is back.
+    // (Cutting closes every connection through the proxy at once.)
     proxy.cut();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     proxy.restore();
 
     let read = app
@@ -310,7 +304,7 @@ async fn after_an_outage_the_store_is_read_at_once_though_its_idle_connections_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_redis_costs_one_bounded_call_per_pause_not_one_per_request() {
     // A bound long enough to tell a call that waited from one skipped.
-    const BOUND: Duration = Duration::from_millis(400);
+    const BOUND: Duration = Duration::from_secs(2);
     let (proxy, app) = on_a_cache_behind_a_proxy(BOUND, 0).await;
     assert_eq!(
         app.post_decision(&example_application()).await.status(),
@@ -350,28 +344,36 @@ async fn under_load_a_cut_log_answers_503_and_no_200_lacks_its_row() {
     let proxy = TcpProxy::start(socket_addr_of(&admin_database_url())).await;
     let store = real.store_at(&proxy.url_for(&real.database().url)).await;
     let cache = real.cache(Duration::from_secs(3600)).await;
-    let app = std::sync::Arc::new(TestApp::spawn(TestBackends::on_real(real, cache, store)).await);
+    let app = Arc::new(TestApp::spawn(TestBackends::on_real(real, cache, store)).await);
 
-    // Eight clients, each deciding distinct applications for two seconds;
-    // the log is cut for the middle of it, then restored.
+    // Eight clients, each deciding distinct applications until told to
+    // stop; the store is cut once decisions flow, and restored once some
+    // have been refused.
+    let (answers, refusals) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..8)
         .map(|client| {
-            let app = app.clone();
+            let (app, answers, refusals, stop) =
+                (app.clone(), answers.clone(), refusals.clone(), stop.clone());
             tokio::spawn(async move {
                 let mut answered = Vec::new();
                 let mut refused = 0;
-                let until = Instant::now() + Duration::from_secs(2);
                 let mut n = 0;
-                while Instant::now() < until {
+                while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let application = example_with("credit_amount", json!(client * 100_000 + n));
                     let response = app.post_decision(&application).await;
                     match response.status().as_u16() {
-                        200 => answered
-                            .push(response.json::<Value>().await.unwrap()["decision_id"].clone()),
+                        200 => {
+                            answered.push(
+                                response.json::<Value>().await.unwrap()["decision_id"].clone(),
+                            );
+                            answers.fetch_add(1, Ordering::Relaxed);
+                        }
                         503 => {
                             assert_eq!(header(&response, "retry-after").as_deref(), Some("5"));
                             refused += 1;
+                            refusals.fetch_add(1, Ordering::Relaxed);
                         }
                         other => panic!("answered {other}"),
                     }
@@ -380,10 +382,24 @@ async fn under_load_a_cut_log_answers_503_and_no_200_lacks_its_row() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually("decisions answered", Duration::from_secs(10), || async {
+        answers.load(Ordering::Relaxed) >= 20
+    })
+    .await;
     proxy.cut();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    eventually("decisions refused", Duration::from_secs(10), || async {
+        refusals.load(Ordering::Relaxed) >= 8
+    })
+    .await;
     proxy.restore();
+    let answered_before = answers.load(Ordering::Relaxed);
+    eventually(
+        "decisions answered again",
+        Duration::from_secs(10),
+        || async { answers.load(Ordering::Relaxed) > answered_before + 20 },
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
     let mut answered = Vec::new();
     let mut refused = 0;
     for client in clients {
@@ -403,12 +419,16 @@ async fn under_load_a_cut_log_answers_503_and_no_200_lacks_its_row() {
     let missing: Vec<&Value> = answered.iter().filter(|id| !logged.contains(id)).collect();
     assert!(missing.is_empty(), "200 without a row: {missing:?}");
     // And the log recovered by itself.
-    eventually("the log taking decisions again", || async {
-        app.post_decision(&example_with("age_years", json!(33)))
-            .await
-            .status()
-            == 200
-    })
+    eventually(
+        "the log taking decisions again",
+        Duration::from_secs(10),
+        || async {
+            app.post_decision(&example_with("age_years", json!(33)))
+                .await
+                .status()
+                == 200
+        },
+    )
     .await;
     println!(
         "{} answered 200 and logged, {refused} refused 503 while the log was cut",

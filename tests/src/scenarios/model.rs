@@ -75,7 +75,7 @@ async fn every_golden_application_gets_its_decision_over_http() {
         );
         // A decline says why, 1 to 4 reasons, those of the training side;
         // an approval says nothing.
-        let codes = crate::scenarios::reason_codes(&body);
+        let codes = crate::harness::answers::reason_codes(&body);
         assert_eq!(codes, row.reasons, "row {i}");
         match expected {
             Outcome::Approve => assert!(codes.is_empty(), "row {i}"),

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use super::expect_problem;
+use crate::harness::answers::expect_problem;
 use std::time::Duration;
 
 use crate::harness::data::{example_with, golden_rows};
@@ -388,7 +388,7 @@ pub async fn the_dashboard_draws_the_report(app: &TestApp) {
     let response = app.get("/monitoring").await;
     assert_eq!(response.status(), 200);
     assert!(
-        super::header(&response, "content-type")
+        crate::harness::answers::header(&response, "content-type")
             .unwrap()
             .starts_with("text/html")
     );
@@ -481,7 +481,7 @@ async fn reports_past_the_limit_get_429_while_decisions_go_on() {
     ] {
         let response = app.get(path).await;
         assert_eq!(
-            super::header(&response, "retry-after").as_deref(),
+            crate::harness::answers::header(&response, "retry-after").as_deref(),
             Some("1"),
             "{path}"
         );

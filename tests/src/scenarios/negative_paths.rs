@@ -6,8 +6,8 @@ use pretty_assertions::assert_eq;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{expect_problem, header};
 use crate::harness::TestApp;
+use crate::harness::answers::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
 
 /// Posts `body`, expects a 422 listing exactly `errors`, and that nothing

@@ -15,6 +15,7 @@ use domain::{
 use pretty_assertions::assert_eq;
 
 use crate::harness::data::{example_application, example_with};
+use crate::harness::eventually;
 use crate::harness::test_app::built_in_scorer;
 
 fn key(n: u32) -> CacheKey {
@@ -100,12 +101,12 @@ where
         vec![CacheEntry::Found(verdict(0.5))]
     );
     // Virtual time on a paused clock (memory), real time for a server.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(
-        short_lived.read(&[key(5)]).await.unwrap(),
-        vec![CacheEntry::Missing],
-        "entries expire after their time to live"
-    );
+    eventually(
+        "entries expire after their time to live",
+        Duration::from_secs(5),
+        || async { short_lived.read(&[key(5)]).await.unwrap() == vec![CacheEntry::Missing] },
+    )
+    .await;
 }
 
 pub fn record(source: Source) -> DecisionRecord {
@@ -422,11 +423,17 @@ mod real_servers {
         assert_eq!(near.read(&[key(1)]).await.unwrap(), found);
         assert_eq!(near.near_entries(), 1);
 
-        // Redis's idle clock ticks in whole seconds.
-        tokio::time::sleep(Duration::from_millis(2_200)).await;
-        assert_eq!(near.read(&[key(1)]).await.unwrap(), found);
-        let idle = idle_seconds(&client, near.redis_key(&key(1))).await;
-        assert!(idle >= 1, "Redis served the key {idle} s ago");
+        // Read over and over from memory, the key stays idle in Redis (whose
+        // idle clock ticks in whole seconds).
+        eventually(
+            "Redis sees the key idle",
+            Duration::from_secs(5),
+            || async {
+                assert_eq!(near.read(&[key(1)]).await.unwrap(), found);
+                idle_seconds(&client, near.redis_key(&key(1))).await >= 1
+            },
+        )
+        .await;
         // Without a near cache, every read is Redis's.
         assert_eq!(direct.read(&[key(1)]).await.unwrap(), found);
         assert_eq!(idle_seconds(&client, near.redis_key(&key(1))).await, 0);
@@ -441,20 +448,9 @@ mod real_servers {
         let redis_key = near.redis_key(&key(1));
         let reads_become = |expected: fn(&CacheEntry) -> bool, what: &'static str| {
             let near = &near;
-            async move {
-                let deadline = std::time::Instant::now() + Duration::from_secs(5);
-                loop {
-                    let entry = near.read(&[key(1)]).await.unwrap().remove(0);
-                    if expected(&entry) {
-                        return;
-                    }
-                    assert!(
-                        std::time::Instant::now() < deadline,
-                        "still {entry:?} 5 s after the key {what}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
+            eventually(what, Duration::from_secs(5), move || async move {
+                expected(&near.read(&[key(1)]).await.unwrap().remove(0))
+            })
         };
 
         near.write(&[(key(1), verdict(0.125))]).await.unwrap();
@@ -467,7 +463,7 @@ mod real_servers {
             .unwrap();
         reads_become(
             |entry| matches!(entry, CacheEntry::Unreadable(_)),
-            "was overwritten",
+            "the key was overwritten",
         )
         .await;
 
@@ -479,7 +475,7 @@ mod real_servers {
             "this client's own write is read at once"
         );
         let _: i64 = client.del(redis_key.as_str()).await.unwrap();
-        reads_become(|entry| *entry == CacheEntry::Missing, "was deleted").await;
+        reads_become(|entry| *entry == CacheEntry::Missing, "the key was deleted").await;
         let _ = client.quit().await;
     }
 
@@ -490,11 +486,12 @@ mod real_servers {
         near.write(&[(key(1), verdict(0.125))]).await.unwrap();
         near.read(&[key(1)]).await.unwrap();
         assert_eq!(near.near_entries(), 1);
-        tokio::time::sleep(Duration::from_millis(1_200)).await;
-        assert_eq!(
-            near.read(&[key(1)]).await.unwrap(),
-            vec![CacheEntry::Missing]
-        );
+        eventually(
+            "the entry expires in Redis",
+            Duration::from_secs(5),
+            || async { near.read(&[key(1)]).await.unwrap() == vec![CacheEntry::Missing] },
+        )
+        .await;
         assert_eq!(near.near_entries(), 0);
     }
 
@@ -517,16 +514,12 @@ mod real_servers {
         proxy.cut();
         let until = |what: &'static str, done: fn(&redis_cache::RedisDecisionCache) -> bool| {
             let near = &near;
-            async move {
-                let deadline = std::time::Instant::now() + Duration::from_secs(10);
-                while !done(near) {
-                    assert!(std::time::Instant::now() < deadline, "{what} within 10 s");
-                    // A read, to let nothing but the client's own events
-                    // decide; its outcome does not matter here.
-                    let _ = near.read(&[key(1)]).await;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
+            eventually(what, Duration::from_secs(10), move || async move {
+                // A read, to let nothing but the client's own events
+                // decide; its outcome does not matter here.
+                let _ = near.read(&[key(1)]).await;
+                done(near)
+            })
         };
         until("the near cache emptied", |near| near.near_entries() == 0).await;
 

@@ -36,14 +36,19 @@ async fn waiting_on_locks(database: &TestDatabase) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_requests_in_flight_finish_and_be_logged() {
     let database = TestDatabase::create().await;
+    // A commit writer per decision, each commit of one row: each of the
+    // three decisions below waits on the lock in a server process of its
+    // own, which the test can see.
     let service = Running::start(&[
         ("CREDIT_DECISIONS_STORE", "postgres".to_owned()),
         ("CREDIT_DECISIONS_DATABASE_URL", database.url.clone()),
         ("CREDIT_DECISIONS_CACHE", "none".to_owned()),
+        ("CREDIT_DECISIONS_LOG_WRITERS", "3".to_owned()),
+        ("CREDIT_DECISIONS_LOG_GROUP_ROWS", "1".to_owned()),
     ])
     .await;
 
-    // Hold the log table so that the decisions below are in flight, waiting
+    // Hold the store's table so that the decisions below are in flight, waiting
     // to be written, when SIGTERM arrives.
     let holder = Database::connect(&database.url).await.unwrap();
     let lock = holder.begin().await.unwrap();
@@ -61,25 +66,21 @@ async fn sigterm_lets_requests_in_flight_finish_and_be_logged() {
             tokio::spawn(async move { request.send().await })
         })
         .collect();
-    // With group commit the three rows may wait in one statement or in
-    // two: once one waits on the lock, give the others a moment to queue.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while waiting_on_locks(&database).await < 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the requests did not reach the log"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually(
+        "the three decisions wait on the lock",
+        Duration::from_secs(10),
+        || async { waiting_on_locks(&database).await == 3 },
+    )
+    .await;
 
     service.terminate();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let refused = reqwest::get(format!("{}/health/live", service.base)).await;
-    assert!(
-        refused.is_err(),
-        "a stopping service accepts no new connection"
-    );
+    let live = format!("{}/health/live", service.base);
+    eventually(
+        "the stopping service accepts no new connection",
+        Duration::from_secs(10),
+        || async { reqwest::get(&live).await.is_err() },
+    )
+    .await;
 
     lock.commit().await.unwrap();
     let mut answered = Vec::new();
@@ -170,7 +171,7 @@ async fn a_missing_model_stops_the_service_naming_the_file() {
 
 /// Runs the binary with `env` and no other variable; returns its exit code
 /// and its standard error, or fails if it runs longer than `within`.
-fn run_briefly(env: &[(&str, &str)], within: Duration) -> (Option<i32>, String) {
+async fn run_briefly(env: &[(&str, &str)], within: Duration) -> (Option<i32>, String) {
     let mut command = Command::new(binary());
     command
         .env_clear()
@@ -180,20 +181,36 @@ fn run_briefly(env: &[(&str, &str)], within: Duration) -> (Option<i32>, String) 
     for (name, value) in env {
         command.env(name, value);
     }
-    let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + within;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the service with {env:?} neither started nor stopped within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
+    let mut child = KilledWhenDropped(Some(command.spawn().unwrap()));
+    eventually(
+        &format!("the service with {env:?} stops by itself"),
+        within,
+        || std::future::ready(child.running().try_wait().unwrap().is_some()),
+    )
+    .await;
+    let output = child.0.take().unwrap().wait_with_output().unwrap();
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// A child process killed if the test fails while it runs.
+struct KilledWhenDropped(Option<std::process::Child>);
+
+impl KilledWhenDropped {
+    fn running(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("running")
+    }
+}
+
+impl Drop for KilledWhenDropped {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +228,7 @@ async fn values_out_of_range_stop_the_service_at_start_up_naming_the_variable() 
     ] {
         let mut env = redis.to_vec();
         env.push((variable, value));
-        let (code, stderr) = run_briefly(&env, Duration::from_secs(10));
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(10)).await;
         assert_eq!(code, Some(2), "{variable}={value}: {stderr}");
         assert!(
             stderr.contains(&format!("{variable}: '{value}'")),
@@ -227,7 +244,7 @@ async fn values_out_of_range_stop_the_service_at_start_up_naming_the_variable() 
             ("CREDIT_DECISIONS_DATABASE_URL", "postgres://127.0.0.1:1/x"),
             (variable, value),
         ];
-        let (code, stderr) = run_briefly(&env, Duration::from_secs(10));
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(10)).await;
         assert_eq!(code, Some(2), "{variable}={value}: {stderr}");
         assert!(stderr.contains(variable), "{stderr}");
     }
@@ -260,7 +277,7 @@ async fn passwords_never_appear_in_what_the_service_prints() {
             ),
         ],
     ] {
-        let (code, stderr) = run_briefly(&env, Duration::from_secs(20));
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(20)).await;
         assert_ne!(code, Some(0), "{env:?}");
         assert!(
             !stderr.contains("hunter2"),
@@ -278,7 +295,8 @@ async fn a_device_as_the_model_is_refused_at_once_naming_it() {
     let (code, stderr) = run_briefly(
         &[("CREDIT_DECISIONS_MODEL", "/dev/zero")],
         Duration::from_secs(10),
-    );
+    )
+    .await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("cannot read the model /dev/zero: it is not a regular file"),
@@ -300,7 +318,8 @@ async fn a_fifo_as_the_model_is_refused_at_once_naming_it() {
             .success()
     );
     let fifo = fifo.to_str().unwrap();
-    let (code, stderr) = run_briefly(&[("CREDIT_DECISIONS_MODEL", fifo)], Duration::from_secs(5));
+    let (code, stderr) =
+        run_briefly(&[("CREDIT_DECISIONS_MODEL", fifo)], Duration::from_secs(5)).await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -349,7 +368,7 @@ async fn configuration_that_would_fail_open_stops_the_service() {
             "CREDIT_DECISIONS_CACHE_TTL_SECS",
         ),
     ] {
-        let (code, stderr) = run_briefly(&env, Duration::from_secs(10));
+        let (code, stderr) = run_briefly(&env, Duration::from_secs(10)).await;
         assert_eq!(code, Some(2), "{env:?}: {stderr}");
         assert!(stderr.contains(variable), "{env:?}: {stderr}");
     }
@@ -506,10 +525,18 @@ async fn futures_join4<F: Future>(a: F, b: F, c: F, d: F) -> [F::Output; 4] {
 
 /// Clients that send distinct applications until the service stops
 /// answering, each keeping the decision_id of every 200 it was given.
-async fn load_until_it_stops(base: String, clients: usize) -> Vec<Vec<String>> {
+/// `clients` clients deciding distinct applications until the service
+/// stops answering; each one's answered decision ids. `answers` counts them
+/// as they come.
+async fn load_until_it_stops(
+    base: String,
+    clients: usize,
+    answers: Arc<AtomicUsize>,
+) -> Vec<Vec<String>> {
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             let url = format!("{base}/v1/decisions");
+            let answers = answers.clone();
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 let mut answered = Vec::new();
@@ -526,6 +553,7 @@ async fn load_until_it_stops(base: String, clients: usize) -> Vec<Vec<String>> {
                         break;
                     };
                     answered.push(body["decision_id"].as_str().unwrap().to_owned());
+                    answers.fetch_add(1, Ordering::Relaxed);
                 }
                 answered
             })
@@ -547,8 +575,18 @@ async fn every_decision_answered_before_a_sigkill_is_in_the_store() {
         ("CREDIT_DECISIONS_CACHE", "memory".to_owned()),
     ])
     .await;
-    let load = tokio::spawn(load_until_it_stops(service.base.clone(), 16));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let answers = Arc::new(AtomicUsize::new(0));
+    let load = tokio::spawn(load_until_it_stops(
+        service.base.clone(),
+        16,
+        answers.clone(),
+    ));
+    eventually(
+        "a hundred decisions answered",
+        Duration::from_secs(20),
+        || async { answers.load(Ordering::Relaxed) > 100 },
+    )
+    .await;
     let killed = Command::new("kill")
         .args(["-KILL", &service.child.id().to_string()])
         .status()

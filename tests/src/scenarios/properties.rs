@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use domain::generators::{any_json, valid_application};
 
-use super::header;
 use crate::harness::TestApp;
+use crate::harness::answers::header;
 
 /// What the ports had seen: log appends, cache reads and writes, scorings.
 fn port_calls(app: &TestApp) -> [usize; 4] {

@@ -4,8 +4,8 @@
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use super::expect_problem;
 use crate::harness::TestApp;
+use crate::harness::answers::expect_problem;
 use crate::harness::data::{example_application, example_with};
 
 /// Decides `count` distinct applications; returns their bodies, oldest first.

@@ -3,8 +3,8 @@
 use pretty_assertions::assert_eq;
 use reqwest::Method;
 
-use super::header;
 use crate::harness::TestApp;
+use crate::harness::answers::header;
 
 #[tokio::test]
 async fn an_incoming_request_id_is_returned() {

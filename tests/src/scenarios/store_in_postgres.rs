@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 use serde_json::{Value, json};
 
-use super::{expect_problem, header};
+use crate::harness::answers::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
 use crate::harness::real_backends::{RealBackends, TestDatabase, admin_database_url};
 use crate::harness::{TestApp, TestBackends, eventually};
@@ -381,10 +381,16 @@ async fn a_full_queue_is_refused_at_once() {
             tokio::spawn(async move { log.append(&entries(&[record(Source::Model)])).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(
+        "four rows wait for their commit",
+        Duration::from_secs(10),
+        || std::future::ready(log.waiting_rows() == 4),
+    )
+    .await;
+    // Refused at once, not after the commit bound.
     let started = Instant::now();
     let refused = log.append(&entries(&[record(Source::Model)])).await;
-    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(started.elapsed() < Duration::from_secs(1));
     assert!(
         refused
             .as_ref()
@@ -447,7 +453,12 @@ async fn a_handle_on_another_thread_logs_to_the_same_table_within_the_same_bound
             outcomes
         })
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually(
+        "the thread's four rows wait",
+        Duration::from_secs(10),
+        || std::future::ready(log.waiting_rows() == 4),
+    )
+    .await;
     // The thread's four rows fill the bound this handle shares.
     let refused = log.append(&entries(&[record(Source::Model)])).await;
     assert!(
