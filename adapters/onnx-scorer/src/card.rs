@@ -168,7 +168,7 @@ impl Card {
         }
         // A reason is a feature that raised the log-odds; one that left them
         // as they were (a rise of 0) never is.
-        if !(rules.min_logit >= 0.0) {
+        if rules.min_logit.is_nan() || rules.min_logit < 0.0 {
             return Err(format!(
                 "its `reasons.min_logit` is {}, not 0 or more",
                 rules.min_logit

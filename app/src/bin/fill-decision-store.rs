@@ -66,7 +66,7 @@ async fn main() {
     let entry = |i: usize| {
         let application = &applications[i % applications.len()];
         let verdict = verdicts[i % applications.len()].clone();
-        let source = if i % 3 == 0 {
+        let source = if i.is_multiple_of(3) {
             Source::Cache
         } else {
             Source::Model

@@ -38,7 +38,6 @@ impl ThrowawayRedis {
             "the throwaway Redis answers",
             Duration::from_secs(10),
             || {
-                let port = port;
                 async move { std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() }
             },
         )
