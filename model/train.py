@@ -1,17 +1,27 @@
-"""Trains the credit model and writes the ONNX model, its card and the golden vectors.
+"""Trains the credit models and writes each one's ONNX model, card and golden vectors.
 
-    python model/train.py            # writes model/credit-model.onnx, .card.json, golden-vectors.json
+    python model/train.py
 
-The model is a logistic regression on one-hot categoricals and standardised
-numerics, written as an ONNX graph of standard operators so that tract serves
-it in microseconds (model/README.md says why). Everything is seeded: two runs
-write the same model and card, except the card's `created_at`.
+- The built-in model, german-credit-2026.11.0: a logistic regression on
+  one-hot categoricals and standardised numerics (model/credit-model.onnx,
+  .card.json, golden-vectors.json).
+- The scorecard, german-credit-scorecard-2026.12.0: weight of evidence per
+  bin and a logistic regression on the WoE values (model/scorecard.py;
+  model/versions/german-credit-scorecard-2026.12.0.onnx, .card.json, and
+  model/scorecard-golden-vectors.json).
+
+model/versions/ holds both versions, as a models directory the service
+loads (CREDIT_DECISIONS_MODELS_DIR). Each is written as an ONNX graph of
+standard operators so that tract serves it in microseconds (model/README.md
+says why). Everything is seeded: two runs write the same models and cards,
+except the cards' `created_at`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 import importlib.metadata
 import importlib.resources
 import json
@@ -29,6 +39,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+import scorecard
 from features import EXCLUDED_COLUMNS, FEATURES, REASONS, TARGET_COLUMN, encode_row, to_application
 
 VERSION = "german-credit-2026.11.0"
@@ -55,6 +66,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 MODEL_FILE = HERE / "credit-model.onnx"
 CARD_FILE = HERE / "credit-model.card.json"
 GOLDEN_FILE = HERE / "golden-vectors.json"
+# A models directory holding every version (CREDIT_DECISIONS_MODELS_DIR).
+VERSIONS = HERE / "versions"
+SCORECARD_GOLDEN_FILE = HERE / "scorecard-golden-vectors.json"
 
 
 def load_data() -> tuple[pd.DataFrame, str]:
@@ -351,36 +365,17 @@ def card_features(references: list[float]) -> list[dict]:
     return described
 
 
-def main() -> None:
-    frame, data_sha256 = load_data()
-    frame = frame.drop(columns=EXCLUDED_COLUMNS)
-    y = (frame[TARGET_COLUMN] == "bad").astype(int).to_numpy()
-    x = np.array([encode_row(row) for _, row in frame.iterrows()], dtype=np.float32)
-
-    fold_aucs, out_of_fold = cross_validate(x, y)
-    threshold = choose_threshold(out_of_fold, y)
-    at_threshold = costs_at(threshold, out_of_fold, y)
-
-    pipeline = make_pipeline().fit(x, y)
-    model = build_onnx(pipeline)
-    model_bytes = model.SerializeToString(deterministic=True)
-
-    session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
-    served = session.run(["probability_of_default"], {"features": x})[0][:, 0]
-    references = most_favourable(pipeline, x)
-    check_age_rule(session, references)
-    drift = float(np.max(np.abs(served - pipeline.predict_proba(x)[:, 1])))
-    assert drift < 1e-5, f"the ONNX graph disagrees with scikit-learn by {drift}"
-    MODEL_FILE.write_bytes(model_bytes)
-
-    card = {
-        "version": VERSION,
+def card_of(version: str, model: dict, description: str, model_bytes: bytes, references: list[float],
+            x: np.ndarray, y: np.ndarray, served: np.ndarray, threshold: float, fold_aucs: list[float],
+            at_threshold: dict, data_sha256: str) -> dict:
+    """A model's card: what the service reads (version, threshold, features,
+    reasons, baseline, the model's digest) and what a reader wants to know."""
+    return {
+        "version": version,
         "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "description": "Probability that a credit application defaults (creditability = bad).",
+        "description": description,
         "model": {
-            "kind": "logistic regression on one-hot categoricals and standardised numerics",
-            "regularisation_c": C,
-            "file": MODEL_FILE.name,
+            **model,
             "sha256": hashlib.sha256(model_bytes).hexdigest(),
             "input": {"name": "features", "type": "float32", "shape": ["N", len(FEATURES)]},
             "output": {"name": "probability_of_default", "type": "float32", "shape": ["N", 1]},
@@ -423,8 +418,10 @@ def main() -> None:
             },
         },
     }
-    CARD_FILE.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
 
+
+def write_golden(path: pathlib.Path, version: str, frame: pd.DataFrame, x: np.ndarray, served: np.ndarray,
+                 session, references: list[float], threshold: float) -> None:
     golden = [
         {
             "application": to_application(row),
@@ -434,13 +431,88 @@ def main() -> None:
         }
         for i, (_, row) in enumerate(frame.iterrows())
     ]
-    GOLDEN_FILE.write_text(json.dumps({"model_version": VERSION, "rows": golden}, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps({"model_version": version, "rows": golden}, ensure_ascii=False) + "\n")
 
+
+def served_by(model_bytes: bytes, x: np.ndarray):
+    session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    return session, session.run(["probability_of_default"], {"features": x})[0][:, 0]
+
+
+def train_regression(frame, x, y, data_sha256) -> None:
+    fold_aucs, out_of_fold = cross_validate(x, y)
+    threshold = choose_threshold(out_of_fold, y)
+    at_threshold = costs_at(threshold, out_of_fold, y)
+
+    pipeline = make_pipeline().fit(x, y)
+    model = build_onnx(pipeline)
+    model_bytes = model.SerializeToString(deterministic=True)
+    session, served = served_by(model_bytes, x)
+    references = most_favourable(pipeline, x)
+    check_age_rule(session, references)
+    drift = float(np.max(np.abs(served - pipeline.predict_proba(x)[:, 1])))
+    assert drift < 1e-5, f"the ONNX graph disagrees with scikit-learn by {drift}"
+    MODEL_FILE.write_bytes(model_bytes)
+    card = card_of(
+        VERSION,
+        {"kind": "logistic regression on one-hot categoricals and standardised numerics",
+         "regularisation_c": C, "file": MODEL_FILE.name},
+        "Probability that a credit application defaults (creditability = bad).",
+        model_bytes, references, x, y, served, threshold, fold_aucs, at_threshold, data_sha256,
+    )
+    CARD_FILE.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    write_golden(GOLDEN_FILE, VERSION, frame, x, served, session, references, threshold)
+    VERSIONS.mkdir(exist_ok=True)
+    shutil.copyfile(MODEL_FILE, VERSIONS / f"{VERSION}.onnx")
+    shutil.copyfile(CARD_FILE, VERSIONS / f"{VERSION}.card.json")
+    report(VERSION, card, threshold, at_threshold, drift, served, len(model_bytes))
+
+
+def train_scorecard(frame, x, y, data_sha256) -> None:
+    fold_aucs, out_of_fold = scorecard.cross_validate(x, y, FOLDS, SEED)
+    threshold = choose_threshold(out_of_fold, y)
+    at_threshold = costs_at(threshold, out_of_fold, y)
+
+    card_model = scorecard.Scorecard(x, y, SEED)
+    model_bytes = scorecard.build_onnx(card_model).SerializeToString(deterministic=True)
+    session, served = served_by(model_bytes, x)
+    references = scorecard.most_favourable(card_model, x)
+    check_age_rule(session, references)
+    drift = float(np.max(np.abs(served - card_model.predict_proba(x))))
+    assert drift < 1e-5, f"the ONNX graph disagrees with the scorecard by {drift}"
+    name = scorecard.VERSION
+    VERSIONS.mkdir(exist_ok=True)
+    (VERSIONS / f"{name}.onnx").write_bytes(model_bytes)
+    card = card_of(
+        name,
+        {"kind": "scorecard: weight of evidence per bin (categories by value, numbers at the training "
+                 "quintiles), logistic regression on the WoE values",
+         "regularisation_c": scorecard.C, "file": f"{name}.onnx",
+         "points": {"base": scorecard.BASE, "at_odds": scorecard.ODDS, "points_to_double_the_odds": scorecard.PDO,
+                    "bins": scorecard.described_bins(card_model)}},
+        "Probability that a credit application defaults (creditability = bad), as a points scorecard.",
+        model_bytes, references, x, y, served, threshold, fold_aucs, at_threshold, data_sha256,
+    )
+    (VERSIONS / f"{name}.card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    write_golden(SCORECARD_GOLDEN_FILE, name, frame, x, served, session, references, threshold)
+    report(name, card, threshold, at_threshold, drift, served, len(model_bytes))
+
+
+def report(version, card, threshold, at_threshold, drift, served, size) -> None:
     nearest = float(np.min(np.abs(served - threshold)))
-    print(f"cv roc auc {card['metrics']['cv_roc_auc']} (folds {card['metrics']['cv_roc_auc_folds']})")
-    print(f"threshold {threshold}: {at_threshold}")
-    print(f"onnx vs scikit-learn max abs {drift:.2e}; nearest golden probability to the threshold {nearest:.2e}")
-    print(f"wrote {MODEL_FILE.name} ({len(model_bytes)} bytes), {CARD_FILE.name}, {GOLDEN_FILE.name}")
+    print(f"{version}: cv roc auc {card['metrics']['cv_roc_auc']} (folds {card['metrics']['cv_roc_auc_folds']})")
+    print(f"  threshold {threshold}: {at_threshold}")
+    print(f"  onnx against the fitted model max abs {drift:.2e}; nearest golden probability to the threshold {nearest:.2e}")
+    print(f"  {size} bytes of model")
+
+
+def main() -> None:
+    frame, data_sha256 = load_data()
+    frame = frame.drop(columns=EXCLUDED_COLUMNS)
+    y = (frame[TARGET_COLUMN] == "bad").astype(int).to_numpy()
+    x = np.array([encode_row(row) for _, row in frame.iterrows()], dtype=np.float32)
+    train_regression(frame, x, y, data_sha256)
+    train_scorecard(frame, x, y, data_sha256)
 
 
 if __name__ == "__main__":

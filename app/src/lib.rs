@@ -9,6 +9,8 @@
 //!   OpenAPI schemas of the bodies;
 //! - `routes/`: the thin handlers of the contract's endpoints;
 //! - `dashboard/`: the monitoring page, drawn on the server;
+//! - `models/`: the model versions and the routing over them (champion,
+//!   challenger, hot swap), followed from the routing store;
 //! - `decorators/`: wrappers around the ports (metrics, the cache's
 //!   circuit breaker);
 //! - `openapi.rs`: the document, assembled from the handlers;
@@ -18,6 +20,7 @@ mod dashboard;
 mod decorators;
 mod http;
 pub mod metrics;
+pub mod models;
 mod openapi;
 mod routes;
 pub mod startup;

@@ -2,12 +2,13 @@
 //!
 //! Requests by route and status with latency histograms (the `observe`
 //! middleware), decisions by outcome and source and cache hits and misses
-//! (the decision handlers), cache and log errors and model time (the
+//! (the decision handlers), decisions per model version and routing arm,
+//! the routing's generation, cache and log errors and model time (the
 //! instrumented ports), batch sizes.
 
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -15,6 +16,8 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub decisions: IntCounterVec,
+    pub decisions_by_version: IntCounterVec,
+    pub routing_generation: IntGauge,
     pub cache_lookups: IntCounterVec,
     pub cache_errors: IntCounterVec,
     pub cache_skipped: IntCounterVec,
@@ -47,6 +50,19 @@ impl Metrics {
             "Decisions served, by outcome and by where the verdict came from.",
             &["outcome", "source"],
         );
+        let decisions_by_version = counter(
+            "decisions_by_version_total",
+            "Decisions served, by the model version that decided and its routing arm.",
+            &["model_version", "arm"],
+        );
+        let routing_generation = IntGauge::new(
+            "routing_generation",
+            "The generation of the routing this replica serves under (0: the built-in one).",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(routing_generation.clone()))
+            .expect("unique metric");
         let cache_lookups = counter(
             "cache_lookups_total",
             "Cache lookups by result (hit or miss); hit ratio = hit / (hit + miss).",
@@ -131,6 +147,8 @@ impl Metrics {
             http_requests,
             http_duration,
             decisions,
+            decisions_by_version,
+            routing_generation,
             cache_lookups,
             cache_errors,
             cache_skipped,
@@ -147,6 +165,12 @@ impl Metrics {
             .with_label_values(&[
                 served.decision.verdict.outcome.as_str(),
                 served.source.as_str(),
+            ])
+            .inc();
+        self.decisions_by_version
+            .with_label_values(&[
+                served.decision.verdict.model_version.as_str(),
+                served.arm.as_str(),
             ])
             .inc();
         match served.cache {

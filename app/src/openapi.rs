@@ -10,7 +10,7 @@ use utoipa::openapi::{ContentBuilder, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::schemas::*;
-use crate::routes::{decisions, docs, health, metrics, model, monitoring};
+use crate::routes::{decisions, docs, health, metrics, model, models, monitoring};
 
 /// Declares the bearer-key scheme (used when `CREDIT_DECISIONS_API_KEYS` is set).
 struct BearerKeys;
@@ -39,6 +39,12 @@ impl Modify for BearerKeys {
         decisions::get_one,
         decisions::list,
         model::card,
+        models::list,
+        models::card,
+        models::set_routing,
+        models::reload,
+        models::changes,
+        models::comparison,
         monitoring::monitoring_report,
         monitoring::dashboard,
         health::live,
@@ -48,11 +54,14 @@ impl Modify for BearerKeys {
         docs::page,
     ),
     components(schemas(ApplicationSchema, DecisionDoc, ReasonDoc, DecisionRecordDoc, DecisionPageDoc,
-        BatchRequestDoc, BatchResponseDoc, ProblemDoc, FieldErrorDoc, MonitoringReportDoc)),
+        BatchRequestDoc, BatchResponseDoc, ProblemDoc, FieldErrorDoc, MonitoringReportDoc, ModelsDoc,
+        RoutingDoc, ChallengerDoc, VersionDoc, RefusedDoc, RoutingRequestDoc, ChangeDoc, ChangePageDoc,
+        ComparisonDoc)),
     modifiers(&BearerKeys),
     tags(
         (name = "decisions", description = "Decide applications and read the decision store."),
         (name = "model", description = "The serving model, and the population it meets."),
+        (name = "models", description = "Model versions, the routing over them (champion, challenger) and its history."),
         (name = "operations", description = "Health, metrics and this description (never behind a key)."),
     )
 )]

@@ -10,6 +10,34 @@ use serde_json::value::RawValue;
 
 use crate::application::Application;
 
+/// Which routing arm decided a logged decision.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Arm {
+    #[default]
+    Champion,
+    Challenger,
+}
+
+impl Arm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arm::Champion => "champion",
+            Arm::Challenger => "challenger",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "champion" => Some(Arm::Champion),
+            "challenger" => Some(Arm::Challenger),
+            _ => None,
+        }
+    }
+}
+
 /// The id of one serving of a decision: a UUID v7, so ids sort by time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -195,6 +223,14 @@ pub struct DecisionRecord {
     pub source: Source,
     pub request: CanonicalRequest,
     pub response: Decision,
+    /// The routing arm that decided; `champion` for a record logged before
+    /// arms existed.
+    #[serde(default)]
+    pub arm: Arm,
+    /// A shadow challenger's verdict on the same application, if one scored
+    /// it.
+    #[serde(default)]
+    pub shadow: Option<Verdict>,
 }
 
 /// The current time at the precision the decision store keeps (PostgreSQL's

@@ -12,6 +12,7 @@ pub mod flow;
 pub mod model;
 pub mod monitoring;
 pub mod ports;
+pub mod routing;
 
 #[cfg(any(test, feature = "generators"))]
 pub mod generators;
@@ -21,13 +22,16 @@ mod properties;
 pub use application::{Application, FIELD_COUNT, FieldError, FieldSpec};
 pub use cache_key::CacheKey;
 pub use decision::{
-    CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Reason, Source,
-    Verdict,
+    Arm, CanonicalRequest, Decision, DecisionId, DecisionPage, DecisionRecord, Outcome, Reason,
+    Source, Verdict,
 };
-pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Served};
+pub use flow::{CacheStatus, DecideError, DecisionFlow, Readiness, Routed, Served};
 pub use model::{ModelInfo, ReasonRules, UntrustedVerdict};
-pub use monitoring::{Baseline, Cells, HourlyTally, MinuteWindow, MonitoringReport, Tally, Window};
-pub use ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, Scorer, ScoringError, StoreEntry,
-    StoreError,
+pub use monitoring::{
+    Baseline, Cells, Comparison, HourlyTally, MinuteWindow, MonitoringReport, Role, Tally, Window,
 };
+pub use ports::{
+    CacheEntry, CacheError, DecisionCache, DecisionStore, RoutingError, RoutingStore, Scorer,
+    ScoringError, StoreEntry, StoreError,
+};
+pub use routing::{Challenger, Change, ChangePage, Mode, Routing, RoutingRequest, changed_by};

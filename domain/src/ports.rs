@@ -30,10 +30,15 @@
 //!     record exists.
 //!   - Records read back equal what was appended.
 //!   - `tally` adds up the [`Cells`] of every entry whose `created_at` is in
-//!     the window (whole minutes), by hour and model version, whatever its
-//!     age: the same sums a scan of the store would give, in time that does
-//!     not grow with the number of rows.
-//! - **[`Scorer`]** is pure computation: one probability of default per
+//!     the window (whole minutes), by hour, model version and role (the
+//!     served decision's under its version and arm, a shadow verdict's under
+//!     the shadow's version), whatever its age: the same sums a scan of the
+//!     store would give, in time that does not grow with the number of rows.
+//! - **[`RoutingStore`]** keeps the routing's history, append-only: the
+//!   newest change is the routing. `append` adds the next generation only if
+//!   the newest is still the one the caller saw ([`RoutingError::Stale`]
+//!   otherwise), so two operators cannot overwrite each other unseen.
+//! - **[`Scorer`]** is pure computation, one per model version: one probability of default per
 //!   application, in order, or a [`ScoringError`] (the client gets 503);
 //!   `explain` gives a declined application's reasons from the same model.
 //!
@@ -53,6 +58,7 @@ use crate::cache_key::CacheKey;
 use crate::decision::{DecisionId, DecisionPage, DecisionRecord, Reason, Verdict};
 use crate::model::ModelInfo;
 use crate::monitoring::{Cells, HourlyTally, MinuteWindow};
+use crate::routing::{Change, ChangePage, RoutingRequest};
 
 #[derive(Debug, Error)]
 pub enum CacheError {
@@ -96,11 +102,13 @@ pub enum StoreError {
     UnknownCursor(DecisionId),
 }
 
-/// A decision to log, with the cells it counts in for monitoring.
+/// A decision to store, with the cells it counts in for monitoring (under
+/// its version and arm), and a shadow verdict's (under the shadow's version).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreEntry {
     pub record: DecisionRecord,
     pub cells: Cells,
+    pub shadow_cells: Option<Cells>,
 }
 
 /// The decision store: every decision ever served, in the order it was logged.
@@ -128,13 +136,45 @@ pub trait DecisionStore: Send + Sync {
 pub struct ScoringError(pub String);
 
 /// The credit model. Scoring is pure computation in microseconds, so it is
-/// a plain function rather than an async one.
+/// a plain function rather than an async one. It takes the applications by
+/// reference: nothing is copied to be scored or explained.
 #[cfg_attr(test, mockall::automock)]
+// mockall cannot mock a reference inside a slice without its lifetime named.
+#[allow(clippy::needless_lifetimes)]
 pub trait Scorer: Send + Sync {
     fn model(&self) -> &ModelInfo;
     /// The probability of default of each application, in order.
-    fn score(&self, applications: &[Application]) -> Result<Vec<f32>, ScoringError>;
+    fn score<'a>(&self, applications: &[&'a Application]) -> Result<Vec<f32>, ScoringError>;
     /// The principal reasons each declined application was declined, from
     /// the model itself: most important first, at most four; in order.
-    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError>;
+    fn explain<'a>(&self, declined: &[&'a Application]) -> Result<Vec<Vec<Reason>>, ScoringError>;
+}
+
+#[derive(Debug, Error)]
+pub enum RoutingError {
+    /// The newest change is no longer the one the caller saw.
+    #[error("the routing is at generation {current}, not {expected}")]
+    Stale { expected: u64, current: u64 },
+    #[error(transparent)]
+    Unavailable(#[from] StoreError),
+}
+
+/// The routing's history: every change, append-only. With no change yet the
+/// built-in routing holds (generation 0).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait RoutingStore: Send + Sync {
+    /// The newest change, if any.
+    async fn newest(&self) -> Result<Option<Change>, StoreError>;
+    /// Appends `routing` as generation `expected + 1`, by `by`, if the
+    /// newest change is still generation `expected` (0: none yet).
+    async fn append(
+        &self,
+        expected: u64,
+        routing: &RoutingRequest,
+        by: &str,
+    ) -> Result<Change, RoutingError>;
+    /// Up to `limit` changes older than generation `before` (or the
+    /// newest), newest first.
+    async fn changes(&self, limit: u16, before: Option<u64>) -> Result<ChangePage, StoreError>;
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use domain::monitoring::Role;
 use domain::{
     Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, MinuteWindow,
     StoreEntry, StoreError, Tally,
@@ -17,8 +18,9 @@ pub struct MemoryDecisionStore {
 #[derive(Default)]
 struct Log {
     records: Vec<DecisionRecord>,
-    /// Where each record counts for monitoring, by position.
-    cells: Vec<Cells>,
+    /// Where each record counts for monitoring, and its shadow verdict, by
+    /// position.
+    cells: Vec<(Cells, Option<Cells>)>,
     position: HashMap<DecisionId, usize>,
 }
 
@@ -46,7 +48,7 @@ impl DecisionStore for MemoryDecisionStore {
             let position = log.records.len();
             log.position.insert(entry.record.decision_id, position);
             log.records.push(entry.record.clone());
-            log.cells.push(entry.cells);
+            log.cells.push((entry.cells, entry.shadow_cells));
         }
         Ok(())
     }
@@ -60,14 +62,24 @@ impl DecisionStore for MemoryDecisionStore {
             .iter()
             .zip(&log.cells)
             .filter(|(record, _)| window.contains(record.created_at))
-            .map(|(record, cells)| {
-                let mut tally = Tally::default();
-                tally.add(cells);
-                (
-                    record.created_at,
+            .flat_map(|(record, (cells, shadow_cells))| {
+                let served = (
                     record.response.verdict.model_version.clone(),
-                    tally,
-                )
+                    Role::of(record.arm),
+                    cells,
+                );
+                let shadow = record
+                    .shadow
+                    .as_ref()
+                    .zip(shadow_cells.as_ref())
+                    .map(|(shadow, cells)| (shadow.model_version.clone(), Role::Shadow, cells));
+                std::iter::once(served)
+                    .chain(shadow)
+                    .map(|(model_version, role, cells)| {
+                        let mut tally = Tally::default();
+                        tally.add(cells);
+                        (record.created_at, model_version, role, tally)
+                    })
             });
         Ok(HourlyTally::gather(counted))
     }

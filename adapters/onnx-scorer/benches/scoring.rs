@@ -26,7 +26,8 @@ fn golden_applications() -> Vec<Application> {
 
 fn scoring(c: &mut Criterion) {
     let scorer = OnnxScorer::built_in().expect("the built-in model loads");
-    let applications = golden_applications();
+    let owned = golden_applications();
+    let applications: Vec<&Application> = owned.iter().collect();
     let mut group = c.benchmark_group("score");
     for size in [1usize, 64, 1000] {
         let batch = &applications[..size];
@@ -45,12 +46,11 @@ fn reasons(c: &mut Criterion) {
     let applications = golden_applications();
     let declines: Vec<Application> = applications
         .into_iter()
-        .filter(|application| {
-            scorer.score(std::slice::from_ref(application)).unwrap()[0] >= threshold
-        })
+        .filter(|application| scorer.score(&[application]).unwrap()[0] >= threshold)
         .cycle()
         .take(1000)
         .collect();
+    let declines: Vec<&Application> = declines.iter().collect();
     let mut group = c.benchmark_group("score and explain declines");
     for size in [1usize, 1000] {
         let batch = &declines[..size];

@@ -6,10 +6,12 @@
 //! and optimised once; every worker then shares the one plan.
 
 mod card;
+mod directory;
 mod error;
 mod features;
 mod scorer;
 
+pub use directory::{Refused, load_directory};
 pub use error::ModelLoadError;
 pub use features::{FEATURE_COUNT, encode};
 pub use scorer::OnnxScorer;

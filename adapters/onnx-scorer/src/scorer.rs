@@ -305,13 +305,13 @@ impl Scorer for OnnxScorer {
         &self.info
     }
 
-    fn score(&self, applications: &[Application]) -> Result<Vec<f32>, ScoringError> {
-        let rows: Vec<[f32; FEATURE_COUNT]> = applications.iter().map(encode).collect();
+    fn score(&self, applications: &[&Application]) -> Result<Vec<f32>, ScoringError> {
+        let rows: Vec<[f32; FEATURE_COUNT]> = applications.iter().map(|a| encode(a)).collect();
         self.score_features(&rows)
     }
 
-    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
-        let rows: Vec<[f32; FEATURE_COUNT]> = declined.iter().map(encode).collect();
+    fn explain(&self, declined: &[&Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
+        let rows: Vec<[f32; FEATURE_COUNT]> = declined.iter().map(|a| encode(a)).collect();
         self.explain_features(&rows)
     }
 }

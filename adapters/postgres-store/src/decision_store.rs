@@ -29,7 +29,7 @@ pub const REPORT_CONNECTIONS: u32 = 2;
 
 #[derive(Clone)]
 pub struct PostgresDecisionStore {
-    connection: Connection,
+    pub(crate) connection: Connection,
     /// The reports' own connections.
     reports: Connection,
     /// The longest a request waits for its rows to be committed, and for
@@ -141,14 +141,18 @@ impl PostgresDecisionStore {
         let _ = self.connection.db.clone().close().await;
     }
 
-    async fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, StoreError> {
+    pub(crate) async fn query(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<QueryResult>, StoreError> {
         let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
         self.bounded(self.connection.query(statement)).await
     }
 
     /// A read bounded as a commit is: past the bound the store counts as
     /// unavailable (503), whatever the server does.
-    async fn bounded<T>(
+    pub(crate) async fn bounded<T>(
         &self,
         read: impl Future<Output = Result<T, DbErr>>,
     ) -> Result<T, StoreError> {

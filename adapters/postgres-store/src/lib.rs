@@ -20,6 +20,7 @@ pub mod migration;
 #[cfg(target_os = "linux")]
 mod nodelay;
 pub mod partitions;
+mod routing_store;
 mod rows;
 mod settings;
 mod tally;

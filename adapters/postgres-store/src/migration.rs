@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(MonitoringTallies),
             Box::new(TallyDeltas),
             Box::new(PartitionsOnDemand),
+            Box::new(ModelRouting),
         ]
     }
 }
@@ -402,10 +403,74 @@ impl MigrationTrait for PartitionsOnDemand {
     }
 }
 
+/// Models: each decision keeps the routing arm that decided it and a
+/// shadow challenger's verdict; the monitoring tallies are kept per role
+/// (the champion's decisions, the challenger's, the shadow's verdicts); the
+/// routing's history is a table of its own, append-only like the
+/// decisions. Rows logged before read back with `champion` and no shadow.
+pub struct ModelRouting;
+
+impl MigrationName for ModelRouting {
+    fn name(&self) -> &str {
+        "m20261207_000006_model_routing"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ModelRouting {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                r#"
+                ALTER TABLE decisions
+                    ADD COLUMN arm text NOT NULL DEFAULT 'champion'
+                        CHECK (arm IN ('champion', 'challenger')),
+                    ADD COLUMN shadow json;
+
+                ALTER TABLE decision_tally ADD COLUMN role text NOT NULL DEFAULT 'champion'
+                    CHECK (role IN ('champion', 'challenger', 'shadow'));
+                ALTER TABLE decision_tally DROP CONSTRAINT decision_tally_pkey;
+                ALTER TABLE decision_tally ADD PRIMARY KEY (minute, model_version, role, shard);
+                ALTER TABLE decision_tally_delta ADD COLUMN role text NOT NULL DEFAULT 'champion';
+
+                CREATE TABLE routing_changes (
+                    generation         bigint PRIMARY KEY CHECK (generation > 0),
+                    changed_at         timestamptz NOT NULL,
+                    by                 text NOT NULL,
+                    champion           text NOT NULL,
+                    challenger_version text,
+                    challenger_mode    text CHECK (challenger_mode IN ('shadow', 'split')),
+                    challenger_share   double precision
+                        CHECK (challenger_share > 0 AND challenger_share <= 1),
+                    reason             text NOT NULL,
+                    CHECK ((challenger_version IS NULL) = (challenger_mode IS NULL)
+                           AND (challenger_mode IS NULL) = (challenger_share IS NULL))
+                );
+                CREATE TRIGGER routing_changes_append_only
+                    BEFORE UPDATE OR DELETE ON routing_changes
+                    FOR EACH ROW EXECUTE FUNCTION decisions_are_append_only();
+                CREATE TRIGGER routing_changes_no_truncate
+                    BEFORE TRUNCATE ON routing_changes
+                    FOR EACH STATEMENT EXECUTE FUNCTION decisions_are_append_only();
+                "#,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration(
+            "the routing's history is not migrated back".to_owned(),
+        ))
+    }
+}
+
 /// What the role that serves needs when another role owns the schema, and
 /// nothing more: to write and read decisions and their monitoring deltas,
 /// to read the folded tallies, and to make a missing month's partition
-/// through `decisions_make_partition`. It cannot update, delete, alter,
+/// through `decisions_make_partition`, and to read and add routing changes.
+/// It cannot update, delete, alter,
 /// drop, detach or change a trigger: all of that is the owner's. Granted at
 /// every start, so that a new serving role is set up by starting the service.
 pub fn grants_to(role: &str) -> String {
@@ -415,7 +480,8 @@ pub fn grants_to(role: &str) -> String {
          GRANT USAGE ON SEQUENCE decisions_seq TO {role};
          GRANT SELECT, INSERT ON decision_tally_delta TO {role};
          GRANT SELECT ON decision_tally TO {role};
-         GRANT EXECUTE ON FUNCTION decisions_make_partition(timestamptz) TO {role};"
+         GRANT EXECUTE ON FUNCTION decisions_make_partition(timestamptz) TO {role};
+         GRANT SELECT, INSERT ON routing_changes TO {role};"
     )
 }
 

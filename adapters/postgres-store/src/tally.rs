@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::monitoring::minute_of;
+use domain::monitoring::{Role, minute_of};
 use domain::{HourlyTally, MinuteWindow, StoreEntry, StoreError, Tally};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
@@ -15,34 +15,48 @@ use crate::connection::Connection;
 
 use crate::error::unavailable;
 
-/// The tallies of a group of entries, per minute and model version, as the
-/// append statement takes them: the keys as two arrays, the counts as one
-/// flat array of `width` cells per key.
+/// The tallies of a group of entries, per minute, model version and role,
+/// as the append statement takes them: the keys as three arrays, the counts
+/// as one flat array of `width` cells per key.
 pub struct GroupTallies {
     pub minutes: Vec<DateTime<Utc>>,
     pub model_versions: Vec<String>,
+    pub roles: Vec<&'static str>,
     pub counts: Vec<i64>,
     pub width: i32,
 }
 
+/// A tally's key: its minute, model version and role.
+type Key<V> = (DateTime<Utc>, V, Role);
+
 impl GroupTallies {
+    /// Each entry counts under its version and arm; its shadow verdict, if
+    /// any, under the shadow's version.
     pub fn of(entries: &[StoreEntry]) -> Self {
-        let mut tallies: BTreeMap<(DateTime<Utc>, &str), Tally> = BTreeMap::new();
+        let mut tallies: BTreeMap<Key<&str>, Tally> = BTreeMap::new();
         for entry in entries {
             let record = &entry.record;
+            let minute = minute_of(record.created_at);
             tallies
                 .entry((
-                    minute_of(record.created_at),
+                    minute,
                     &record.response.verdict.model_version,
+                    Role::of(record.arm),
                 ))
                 .or_default()
                 .add(&entry.cells);
+            if let (Some(shadow), Some(cells)) = (&record.shadow, &entry.shadow_cells) {
+                tallies
+                    .entry((minute, &shadow.model_version, Role::Shadow))
+                    .or_default()
+                    .add(cells);
+            }
         }
         Self::of_tallies(tallies)
     }
 
-    /// Tallies keyed by minute and model version, in that order.
-    fn of_tallies<V: AsRef<str>>(tallies: BTreeMap<(DateTime<Utc>, V), Tally>) -> Self {
+    /// Tallies keyed by minute, model version and role, in that order.
+    fn of_tallies<V: AsRef<str>>(tallies: BTreeMap<Key<V>, Tally>) -> Self {
         let width = tallies
             .values()
             .map(|t| t.counts().len())
@@ -51,12 +65,14 @@ impl GroupTallies {
         let mut group = Self {
             minutes: Vec::with_capacity(tallies.len()),
             model_versions: Vec::with_capacity(tallies.len()),
+            roles: Vec::with_capacity(tallies.len()),
             counts: Vec::with_capacity(tallies.len() * width),
             width: width as i32,
         };
-        for ((minute, model_version), tally) in tallies {
+        for ((minute, model_version, role), tally) in tallies {
             group.minutes.push(minute);
             group.model_versions.push(model_version.as_ref().to_owned());
+            group.roles.push(role.as_str());
             let counts = tally.counts();
             group.counts.extend(counts.iter().map(|&c| c as i64));
             group
@@ -71,10 +87,10 @@ impl GroupTallies {
 /// snapshot, in which a fold has either happened whole or not at all, so
 /// every delta counts exactly once.
 const WHOLE_MINUTES: &str = "
-    SELECT minute, model_version, counts FROM decision_tally
+    SELECT minute, model_version, role, counts FROM decision_tally
     WHERE minute >= $1 AND minute < $2
     UNION ALL
-    SELECT minute, model_version, counts FROM decision_tally_delta
+    SELECT minute, model_version, role, counts FROM decision_tally_delta
     WHERE minute >= $1 AND minute < $2";
 
 /// The most deltas one fold moves, so that a fold after a long pause still
@@ -85,15 +101,16 @@ const FOLD_LIMIT: i64 = 20_000;
 const TAKE_DELTAS: &str = "
     DELETE FROM decision_tally_delta
     WHERE ctid IN (SELECT ctid FROM decision_tally_delta LIMIT $1)
-    RETURNING minute, model_version, counts";
+    RETURNING minute, model_version, role, counts";
 
-/// Adds sums to the per-minute rows: the keys as two arrays, the counts as
-/// one flat array of `$4` cells per key (as the append writes its deltas).
+/// Adds sums to the per-minute rows: the keys as three arrays, the counts
+/// as one flat array of `$4` cells per key (as the append writes its deltas).
 const ADD_SUMS: &str = "
-    INSERT INTO decision_tally (minute, model_version, shard, counts)
-    SELECT minute, model_version, 0, ($3::int8[])[(i - 1) * $4 + 1 : i * $4]
-    FROM unnest($1::timestamptz[], $2::text[]) WITH ORDINALITY AS sums (minute, model_version, i)
-    ON CONFLICT (minute, model_version, shard)
+    INSERT INTO decision_tally (minute, model_version, role, shard, counts)
+    SELECT minute, model_version, role, 0, ($3::int8[])[(i - 1) * $4 + 1 : i * $4]
+    FROM unnest($1::timestamptz[], $2::text[], $5::text[])
+         WITH ORDINALITY AS sums (minute, model_version, role, i)
+    ON CONFLICT (minute, model_version, role, shard)
     DO UPDATE SET counts = decisions_tally_add(decision_tally.counts, excluded.counts)";
 
 /// Moves deltas into `decision_tally`, summed per minute and model version,
@@ -123,13 +140,14 @@ async fn fold_some(connection: &Connection) -> Result<u64, DbErr> {
     let deltas = transaction
         .query_all_raw(statement(TAKE_DELTAS, vec![FOLD_LIMIT.into()]))
         .await?;
-    let mut sums: BTreeMap<(DateTime<Utc>, String), Tally> = BTreeMap::new();
+    let mut sums: BTreeMap<Key<String>, Tally> = BTreeMap::new();
     for delta in &deltas {
         let counts: Vec<i64> = delta.try_get("", "counts")?;
         let counts = Tally::from_counts(counts.into_iter().map(|c| c.max(0) as u64).collect());
         sums.entry((
             delta.try_get("", "minute")?,
             delta.try_get("", "model_version")?,
+            role_of(delta)?,
         ))
         .or_default()
         .merge(&counts);
@@ -144,6 +162,11 @@ async fn fold_some(connection: &Connection) -> Result<u64, DbErr> {
                     sums.model_versions.into(),
                     sums.counts.into(),
                     sums.width.into(),
+                    sums.roles
+                        .iter()
+                        .map(|role| role.to_string())
+                        .collect::<Vec<String>>()
+                        .into(),
                 ],
             ))
             .await?;
@@ -174,8 +197,15 @@ pub(crate) async fn read(
         parts.push((
             row.try_get("", "minute").map_err(unavailable)?,
             row.try_get("", "model_version").map_err(unavailable)?,
+            role_of(row).map_err(unavailable)?,
             Tally::from_counts(counts),
         ));
     }
     Ok(HourlyTally::gather(parts))
+}
+
+/// A tally row's role; an unknown one is a row this store did not write.
+fn role_of(row: &sea_orm::QueryResult) -> Result<Role, DbErr> {
+    let role: String = row.try_get("", "role")?;
+    Role::parse(&role).ok_or_else(|| DbErr::Custom(format!("a tally of an unknown role '{role}'")))
 }

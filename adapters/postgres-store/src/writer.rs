@@ -30,17 +30,18 @@ use crate::tally::GroupTallies;
 const APPEND: &str = "
     WITH logged AS (
         INSERT INTO decisions (decision_id, created_at, source, model_version, decision,
-                               probability_of_default, request, response, cells)
+                               probability_of_default, request, response, cells, arm, shadow)
         SELECT id, at, source, model_version, decision, probability, request::json,
-               response::json, nullif(cells, '')
+               response::json, nullif(cells, ''), arm, shadow::json
         FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-                    $6::float8[], $7::text[], $8::text[], $9::bytea[])
+                    $6::float8[], $7::text[], $8::text[], $9::bytea[], $14::text[], $15::text[])
              AS rows (id, at, source, model_version, decision, probability, request, response,
-                      cells)
+                      cells, arm, shadow)
     )
-    INSERT INTO decision_tally_delta (minute, model_version, counts)
-    SELECT minute, model_version, ($11::int8[])[(i - 1) * $12 + 1 : i * $12]
-    FROM unnest($10::timestamptz[], $13::text[]) WITH ORDINALITY AS tallies (minute, model_version, i)";
+    INSERT INTO decision_tally_delta (minute, model_version, role, counts)
+    SELECT minute, model_version, role, ($11::int8[])[(i - 1) * $12 + 1 : i * $12]
+    FROM unnest($10::timestamptz[], $13::text[], $16::text[])
+         WITH ORDINALITY AS tallies (minute, model_version, role, i)";
 
 pub(crate) struct WriterConnection {
     options: PgConnectOptions,
@@ -210,6 +211,17 @@ async fn append(connection: &mut PgConnection, entries: &[StoreEntry]) -> Result
         .bind(tallies.counts)
         .bind(tallies.width)
         .bind(tallies.model_versions)
+        .bind(records().map(|r| r.arm.as_str()).collect::<Vec<_>>())
+        .bind(
+            records()
+                .map(|r| {
+                    r.shadow
+                        .as_ref()
+                        .map(|shadow| serde_json::to_string(shadow).expect("a verdict serializes"))
+                })
+                .collect::<Vec<Option<String>>>(),
+        )
+        .bind(tallies.roles)
         .execute(connection)
         .await
         .map(|_| ())

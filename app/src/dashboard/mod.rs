@@ -1,12 +1,13 @@
 //! The monitoring dashboard, drawn on the server: HTML and inline SVG from a
-//! [`MonitoringReport`], with no script and nothing loaded from elsewhere,
-//! so it works behind any proxy and in any browser.
+//! [`MonitoringReport`] (and a [`Comparison`] when the window holds a
+//! challenger), with no script and nothing loaded from elsewhere, so it
+//! works behind any proxy and in any browser.
 
 use std::fmt::Write;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, TimeDelta, Utc};
 use domain::monitoring::{Drift, DriftStatus};
-use domain::{ModelInfo, MonitoringReport};
+use domain::{Comparison, Mode, ModelInfo, MonitoringReport, Role};
 
 /// At most this many bars in the decisions chart: longer windows group hours.
 const MOST_BARS: i64 = 168;
@@ -84,7 +85,12 @@ fn header(out: &mut String, model_version: &str, since: &str, until: &str, now: 
 }
 
 /// The dashboard of a report.
-pub fn page(report: &MonitoringReport, model: &ModelInfo, now: DateTime<Utc>) -> String {
+pub fn page(
+    report: &MonitoringReport,
+    model: &ModelInfo,
+    comparison: &Comparison,
+    now: DateTime<Utc>,
+) -> String {
     let mut out = String::with_capacity(32 * 1024);
     let (since, until) = (time(report.window.since), time(report.window.until));
     header(&mut out, &model.version, &since, &until, now);
@@ -107,8 +113,116 @@ pub fn page(report: &MonitoringReport, model: &ModelInfo, now: DateTime<Utc>) ->
     );
     score_chart(&mut out, &report.score);
     drift_table(&mut out, report);
+    champion_and_challenger(&mut out, report, comparison);
     out.push_str("</body></html>");
     out
+}
+
+/// The champion against the challenger: each arm's figures, the swap set
+/// as a 2x2 table (shadow), and each arm's approval rate per hour.
+fn champion_and_challenger(out: &mut String, report: &MonitoringReport, comparison: &Comparison) {
+    let Some(challenger) = &comparison.challenger else {
+        return;
+    };
+    let rate = |rate: Option<f64>| rate.map_or("—".to_owned(), percent);
+    let mean = |mean: Option<f64>| mean.map_or("—".to_owned(), |mean| format!("{mean:.4}"));
+    let champion = &comparison.champion;
+    let _ = write!(
+        out,
+        "<section id=\"champion-challenger\"><h2>Champion and challenger</h2>\
+         <table id=\"arms\"><thead><tr><th>arm</th><th>version</th><th>decisions</th><th>approval rate</th>\
+         <th>mean probability of default</th></tr></thead><tbody>\
+         <tr data-arm=\"champion\"><td>champion</td><td>{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td></tr>\
+         <tr data-arm=\"challenger\"><td>challenger ({})</td><td>{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td></tr>\
+         </tbody></table>",
+        escape(&champion.version),
+        champion.decisions,
+        rate(champion.approval_rate),
+        mean(champion.mean_probability_of_default),
+        challenger.mode,
+        escape(&challenger.version),
+        challenger.decisions,
+        rate(challenger.approval_rate),
+        mean(challenger.mean_probability_of_default),
+    );
+    match (&comparison.swap_set, challenger.mode) {
+        (Some(set), _) => {
+            let _ = write!(
+                out,
+                "<h3>Swap set</h3><p class=\"muted\">The applications the challenger scored in the \
+                 shadow, by what the champion decided and what the challenger would have. \
+                 Agreement {}.</p>\
+                 <table id=\"swap-set\"><thead><tr><th></th><th>challenger would approve</th>\
+                 <th>challenger would decline</th></tr></thead><tbody>\
+                 <tr><th>champion approved</th><td class=\"number\" data-cell=\"both_approve\">{}</td>\
+                 <td class=\"number\" data-cell=\"swap_out\">{} swapped out</td></tr>\
+                 <tr><th>champion declined</th><td class=\"number\" data-cell=\"swap_in\">{} swapped in</td>\
+                 <td class=\"number\" data-cell=\"both_decline\">{}</td></tr></tbody></table>",
+                rate(comparison.agreement),
+                set.both_approve,
+                set.swap_out,
+                set.swap_in,
+                set.both_decline
+            );
+        }
+        (None, Mode::Split) => out.push_str(
+            "<p class=\"muted\">In a split the arms decide different applications: there is \
+             no swap set.</p>",
+        ),
+        (None, Mode::Shadow) => {}
+    }
+    let challenger_role = match challenger.mode {
+        Mode::Shadow => Role::Shadow,
+        Mode::Split => Role::Challenger,
+    };
+    arm_rates_chart(out, report, challenger_role);
+    out.push_str("</section>");
+}
+
+/// Each arm's approval rate per hour of the window, as two lines.
+fn arm_rates_chart(out: &mut String, report: &MonitoringReport, challenger: Role) {
+    let window = report.window;
+    let first = domain::HourlyTally::hour_of(window.since);
+    let hours = ((window.until - first).num_hours() + 1).max(1) as f64;
+    let _ = write!(
+        out,
+        "<h3>Approval rate per arm</h3><p class=\"legend muted\">\
+         <span><i class=\"swatch\" style=\"background:#4e79a7\"></i>champion</span>\
+         <span><i class=\"swatch\" style=\"background:#f28e2b\"></i>challenger</span> (0 – 100%, per hour)</p>\
+         <svg id=\"arm-rates-chart\" role=\"img\" aria-label=\"Approval rate per arm\" viewBox=\"0 0 {} {}\">",
+        CHART_WIDTH,
+        CHART_HEIGHT + 20.0
+    );
+    for (role, colour) in [(Role::Champion, "#4e79a7"), (challenger, "#f28e2b")] {
+        let points: Vec<String> = report
+            .hours
+            .iter()
+            .filter_map(|hour| {
+                let (decided, approved) = hour.by_role[role as usize];
+                (decided > 0).then(|| {
+                    let x = CHART_WIDTH * ((hour.hour - first).num_hours() as f64 + 0.5) / hours;
+                    let y = CHART_HEIGHT * (1.0 - approved as f64 / decided as f64);
+                    format!("{x:.1},{y:.1}")
+                })
+            })
+            .collect();
+        for point in &points {
+            let (cx, cy) = point.split_once(',').expect("x,y");
+            let _ = write!(
+                out,
+                "<circle class=\"{}\" cx=\"{cx}\" cy=\"{cy}\" r=\"3\" fill=\"{colour}\"/>",
+                role.as_str()
+            );
+        }
+        if points.len() > 1 {
+            let _ = write!(
+                out,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>",
+                points.join(" ")
+            );
+        }
+    }
+    out.push_str("</svg>");
 }
 
 fn psi_text(drift: &Drift) -> String {

@@ -106,7 +106,7 @@ impl Scorer for MeteredScorer {
         self.inner.model()
     }
 
-    fn score(&self, applications: &[Application]) -> Result<Vec<f32>, ScoringError> {
+    fn score(&self, applications: &[&Application]) -> Result<Vec<f32>, ScoringError> {
         let started = Instant::now();
         let result = self.inner.score(applications);
         self.metrics
@@ -115,7 +115,7 @@ impl Scorer for MeteredScorer {
         result
     }
 
-    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
+    fn explain(&self, declined: &[&Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
         self.inner.explain(declined)
     }
 }

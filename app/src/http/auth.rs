@@ -5,23 +5,62 @@
 //! the API; a browser asks for it as HTTP Basic's password (any user name).
 //! Health, metrics and the API description stay open. The checks are
 //! middleware on the scope or resource, never a test of the raw path.
+//!
+//! Admin operations (the routing, reloading models) need a key of
+//! `CREDIT_DECISIONS_ADMIN_KEYS`, which is an API key too; another valid key
+//! gets 403. A change names its maker by the key's digest, never the key.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError, web};
+use actix_web::{Error, HttpRequest, ResponseError, web};
 use subtle::ConstantTimeEq;
 
 use crate::http::problem::Problem;
 
 /// The configured keys; `None` when authentication is off.
 #[derive(Clone, Default)]
-pub struct ApiKeys(Option<Vec<Vec<u8>>>);
+pub struct ApiKeys {
+    /// Every key, the admin keys among them.
+    any: Option<Vec<Vec<u8>>>,
+    admin: Vec<Vec<u8>>,
+}
 
 impl ApiKeys {
-    pub fn new(keys: Option<&[String]>) -> Self {
-        Self(keys.map(|keys| keys.iter().map(|key| key.as_bytes().to_vec()).collect()))
+    /// With neither API nor admin keys, authentication is off.
+    pub fn new(keys: Option<&[String]>, admin: Option<&[String]>) -> Self {
+        let bytes = |keys: &[String]| -> Vec<Vec<u8>> {
+            keys.iter().map(|key| key.as_bytes().to_vec()).collect()
+        };
+        let admin = admin.map(bytes).unwrap_or_default();
+        let any = match keys {
+            None if admin.is_empty() => None,
+            keys => Some([keys.map(bytes).unwrap_or_default(), admin.clone()].concat()),
+        };
+        Self { any, admin }
+    }
+
+    /// Who may do an admin operation with this `Authorization` header: the
+    /// digest of an admin key, or `anonymous` with authentication off.
+    fn admin(&self, authorization: Option<&[u8]>) -> Result<String, Problem> {
+        if self.any.is_none() {
+            return Ok(domain::changed_by(None));
+        }
+        let presented = authorization.and_then(bearer_token);
+        if !self.admits_key(presented) {
+            return Err(Problem::Unauthorized);
+        }
+        let presented = presented.expect("admitted keys are presented");
+        if !contains(&self.admin, presented) {
+            return Err(Problem::Forbidden(if self.admin.is_empty() {
+                "no admin keys are configured (CREDIT_DECISIONS_ADMIN_KEYS): models cannot be \
+                 changed while API keys are"
+            } else {
+                "this operation needs an admin key"
+            }));
+        }
+        Ok(domain::changed_by(Some(presented)))
     }
 
     /// Whether an `Authorization` header value grants access. Every key is
@@ -43,16 +82,31 @@ impl ApiKeys {
     }
 
     fn admits_key(&self, presented: Option<&[u8]>) -> bool {
-        let Some(keys) = &self.0 else {
+        let Some(keys) = &self.any else {
             return true;
         };
-        let Some(presented) = presented else {
-            return false;
-        };
-        keys.iter().fold(0u8, |found, key| {
-            found | key.as_slice().ct_eq(presented).unwrap_u8()
-        }) == 1
+        presented.is_some_and(|presented| contains(keys, presented))
     }
+}
+
+/// Whether `presented` is one of `keys`, comparing with every key in
+/// constant time.
+fn contains(keys: &[Vec<u8>], presented: &[u8]) -> bool {
+    keys.iter().fold(0u8, |found, key| {
+        found | key.as_slice().ct_eq(presented).unwrap_u8()
+    }) == 1
+}
+
+/// The maker of an admin operation (see [`ApiKeys`]), or its refusal.
+pub fn admin(request: &HttpRequest) -> Result<String, Problem> {
+    let keys = request
+        .app_data::<web::Data<ApiKeys>>()
+        .expect("the API keys are app data");
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|value| value.as_bytes());
+    keys.admin(header)
 }
 
 /// The token of a `Bearer` credential: the scheme is case-insensitive and
@@ -126,7 +180,7 @@ mod tests {
 
     #[test]
     fn only_a_configured_bearer_key_is_admitted() {
-        let keys = ApiKeys::new(Some(&["alpha".to_owned(), "beta-key".to_owned()]));
+        let keys = ApiKeys::new(Some(&["alpha".to_owned(), "beta-key".to_owned()]), None);
         assert!(keys.admits(Some(b"Bearer alpha")));
         assert!(keys.admits(Some(b"Bearer beta-key")));
         assert!(keys.admits(Some(b"bearer alpha")));
@@ -145,7 +199,7 @@ mod tests {
     /// the matches are or-ed, never toggled.
     #[test]
     fn a_key_listed_twice_still_admits() {
-        let keys = ApiKeys::new(Some(&["alpha".to_owned(), "alpha".to_owned()]));
+        let keys = ApiKeys::new(Some(&["alpha".to_owned(), "alpha".to_owned()]), None);
         assert!(keys.admits(Some(b"Bearer alpha")));
     }
 
@@ -159,7 +213,7 @@ mod tests {
             )
             .into_bytes()
         };
-        let keys = ApiKeys::new(Some(&["alpha".to_owned()]));
+        let keys = ApiKeys::new(Some(&["alpha".to_owned()]), None);
         assert!(keys.admits_page(Some(b"Bearer alpha")));
         assert!(keys.admits_page(Some(&basic("operator:alpha"))));
         assert!(keys.admits_page(Some(&basic(":alpha"))));
@@ -176,6 +230,38 @@ mod tests {
 
     #[test]
     fn without_keys_everything_is_admitted() {
-        assert!(ApiKeys::new(None).admits(None));
+        let open = ApiKeys::new(None, None);
+        assert!(open.admits(None));
+        assert_eq!(open.admin(None).unwrap(), "anonymous");
+    }
+
+    #[test]
+    fn an_admin_key_is_an_api_key_and_only_it_may_change_models() {
+        let keys = ApiKeys::new(Some(&["user".to_owned()]), Some(&["boss".to_owned()]));
+        assert!(keys.admits(Some(b"Bearer user")));
+        assert!(keys.admits(Some(b"Bearer boss")));
+        assert_eq!(
+            keys.admin(Some(b"Bearer boss")).unwrap(),
+            domain::changed_by(Some(b"boss"))
+        );
+        assert!(matches!(
+            keys.admin(Some(b"Bearer user")),
+            Err(Problem::Forbidden(_))
+        ));
+        assert!(matches!(
+            keys.admin(Some(b"Bearer nobody")),
+            Err(Problem::Unauthorized)
+        ));
+        assert!(matches!(keys.admin(None), Err(Problem::Unauthorized)));
+        // Admin keys alone: every /v1 call needs one.
+        let admin_only = ApiKeys::new(None, Some(&["boss".to_owned()]));
+        assert!(!admin_only.admits(None));
+        assert!(admin_only.admits(Some(b"Bearer boss")));
+        // API keys without admin keys: nobody may change models.
+        let no_admin = ApiKeys::new(Some(&["user".to_owned()]), None);
+        assert!(matches!(
+            no_admin.admin(Some(b"Bearer user")),
+            Err(Problem::Forbidden(_))
+        ));
     }
 }

@@ -69,6 +69,12 @@ pub enum Problem {
         "a valid key is required, as a bearer token or as the password of HTTP Basic authentication"
     )]
     UnauthorizedPage,
+    /// A valid key, but not one that may do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// `If-Match` names a routing generation that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error(
         "{REPORTS_AT_ONCE} monitoring reports are being computed; retry in {REPORT_RETRY_AFTER_SECS} second"
     )]
@@ -121,6 +127,13 @@ impl Problem {
         Self::invalid_application(vec![error])
     }
 
+    pub fn invalid_routing(errors: Vec<FieldError>) -> Self {
+        Problem::Invalid {
+            title: "Invalid routing",
+            errors: errors.into(),
+        }
+    }
+
     pub fn invalid_query(errors: Vec<FieldError>) -> Self {
         Problem::Invalid {
             title: "Invalid query",
@@ -132,6 +145,8 @@ impl Problem {
         match self {
             Problem::MalformedBody(_) => ("malformed-body", "Malformed body"),
             Problem::Unauthorized | Problem::UnauthorizedPage => ("unauthorized", "Unauthorized"),
+            Problem::Forbidden(_) => ("forbidden", "Forbidden"),
+            Problem::PreconditionFailed(_) => ("stale-routing", "The routing has changed"),
             Problem::TooManyReports => ("too-many-reports", "Too many reports at once"),
             Problem::NotFound(_) => ("not-found", "Not found"),
             Problem::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
@@ -167,6 +182,8 @@ impl ResponseError for Problem {
         match self {
             Problem::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Problem::Unauthorized | Problem::UnauthorizedPage => StatusCode::UNAUTHORIZED,
+            Problem::Forbidden(_) => StatusCode::FORBIDDEN,
+            Problem::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Problem::TooManyReports => StatusCode::TOO_MANY_REQUESTS,
             Problem::NotFound(_) => StatusCode::NOT_FOUND,
             Problem::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -235,6 +252,19 @@ impl From<domain::DecideError> for Problem {
         Problem::Unavailable {
             what,
             reason: error.to_string(),
+        }
+    }
+}
+
+impl From<domain::RoutingError> for Problem {
+    fn from(error: domain::RoutingError) -> Self {
+        match error {
+            domain::RoutingError::Stale { expected, current } => {
+                Problem::PreconditionFailed(format!(
+                    "the routing is at generation {current}, not {expected}: read it again and decide anew"
+                ))
+            }
+            domain::RoutingError::Unavailable(error) => error.into(),
         }
     }
 }

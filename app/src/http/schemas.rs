@@ -133,6 +133,205 @@ mod bodies {
         pub source: SourceDoc,
         pub request: ApplicationSchema,
         pub response: DecisionDoc,
+        /// Which routing arm decided: `champion` or `challenger`.
+        pub arm: ArmDoc,
+        /// The shadow challenger's verdict on the same application, when one
+        /// scored it; else null.
+        pub shadow: Option<VerdictDoc>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = Arm)]
+    pub enum ArmDoc {
+        Champion,
+        Challenger,
+    }
+
+    /// A model version's verdict, without a decision id (a shadow's).
+    #[derive(ToSchema)]
+    #[schema(as = Verdict)]
+    pub struct VerdictDoc {
+        pub decision: OutcomeDoc,
+        #[schema(minimum = 0, maximum = 1, example = 0.18)]
+        pub probability_of_default: f64,
+        #[schema(example = "german-credit-scorecard-2026.12.0")]
+        pub model_version: String,
+        #[schema(max_items = 4)]
+        pub reasons: Vec<ReasonDoc>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[schema(as = Mode)]
+    pub enum ModeDoc {
+        Shadow,
+        Split,
+    }
+
+    /// A challenger: a version, how it takes part, and its share.
+    #[derive(ToSchema)]
+    #[schema(as = Challenger)]
+    pub struct ChallengerDoc {
+        #[schema(example = "german-credit-scorecard-2026.12.0")]
+        pub version: String,
+        pub mode: ModeDoc,
+        /// The share of applications it takes, 0 < s ≤ 1, chosen by each
+        /// application's own hash.
+        #[schema(exclusive_minimum = 0, maximum = 1, example = 0.25)]
+        pub share: f64,
+    }
+
+    /// Which version decides.
+    #[derive(ToSchema)]
+    #[schema(as = Routing)]
+    pub struct RoutingDoc {
+        /// 0 for the built-in routing; each change takes the next.
+        #[schema(example = 7)]
+        pub generation: u64,
+        #[schema(example = "german-credit-2026.11.0")]
+        pub champion: String,
+        pub challenger: Option<ChallengerDoc>,
+        /// Null for the built-in routing.
+        #[schema(format = DateTime)]
+        pub changed_at: Option<String>,
+        pub reason: Option<String>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "kebab-case")]
+    #[schema(as = VersionSource)]
+    pub enum VersionSourceDoc {
+        BuiltIn,
+        File,
+        Directory,
+    }
+
+    /// An available version.
+    #[derive(ToSchema)]
+    #[schema(as = ModelVersion)]
+    pub struct VersionDoc {
+        #[schema(example = "german-credit-2026.11.0")]
+        pub version: String,
+        /// `built-in`, `file` (`CREDIT_DECISIONS_MODEL`) or `directory`.
+        pub source: VersionSourceDoc,
+        #[schema(example = 0.2326)]
+        pub threshold: f64,
+        #[schema(example = 0.783)]
+        pub cv_auc: f64,
+    }
+
+    /// A file of the models directory that is not served.
+    #[derive(ToSchema)]
+    #[schema(as = RefusedModel)]
+    pub struct RefusedDoc {
+        #[schema(example = "young-favoured.onnx")]
+        pub file: String,
+        /// Names the check it failed.
+        pub error: String,
+    }
+
+    /// The routing, every available version, the refused files.
+    #[derive(ToSchema)]
+    #[schema(as = Models)]
+    pub struct ModelsDoc {
+        pub routing: RoutingDoc,
+        pub versions: Vec<VersionDoc>,
+        pub refused: Vec<RefusedDoc>,
+    }
+
+    /// The body of `PUT /v1/models/routing`.
+    #[derive(ToSchema)]
+    #[schema(as = RoutingRequest)]
+    pub struct RoutingRequestDoc {
+        #[schema(example = "german-credit-2026.11.0")]
+        pub champion: String,
+        /// Null (or omitted) for none.
+        pub challenger: Option<ChallengerDoc>,
+        /// Why: kept in the history. 1 – 500 characters.
+        #[schema(
+            min_length = 1,
+            max_length = 500,
+            example = "score the scorecard beside the champion for a month"
+        )]
+        pub reason: String,
+    }
+
+    /// One change of the routing, as its append-only history keeps it.
+    #[derive(ToSchema)]
+    #[schema(as = Change)]
+    pub struct ChangeDoc {
+        pub generation: u64,
+        #[schema(format = DateTime)]
+        pub changed_at: String,
+        /// The first 8 hex digits of the SHA-256 of the admin key that made
+        /// it (`anonymous` without keys); never the key.
+        #[schema(example = "3f2a9c1e")]
+        pub by: String,
+        pub champion: String,
+        pub challenger: Option<ChallengerDoc>,
+        pub reason: String,
+    }
+
+    /// A page of the routing's history, newest first.
+    #[derive(ToSchema)]
+    #[schema(as = ChangePage)]
+    pub struct ChangePageDoc {
+        pub items: Vec<ChangeDoc>,
+        /// The `before` cursor of the next (older) page, or null.
+        pub next: Option<u64>,
+    }
+
+    /// One arm's figures in a window.
+    #[derive(ToSchema)]
+    #[schema(as = ArmFigures)]
+    pub struct ArmFiguresDoc {
+        pub version: String,
+        pub decisions: u64,
+        #[schema(minimum = 0, maximum = 1)]
+        pub approval_rate: Option<f64>,
+        #[schema(minimum = 0, maximum = 1)]
+        pub mean_probability_of_default: Option<f64>,
+    }
+
+    #[derive(ToSchema)]
+    #[schema(as = ChallengerFigures)]
+    pub struct ChallengerFiguresDoc {
+        pub version: String,
+        pub mode: ModeDoc,
+        pub decisions: u64,
+        #[schema(minimum = 0, maximum = 1)]
+        pub approval_rate: Option<f64>,
+        #[schema(minimum = 0, maximum = 1)]
+        pub mean_probability_of_default: Option<f64>,
+    }
+
+    /// The shadow verdicts against the decisions served for the same
+    /// applications.
+    #[derive(ToSchema)]
+    #[schema(as = SwapSet)]
+    pub struct SwapSetDoc {
+        pub both_approve: u64,
+        /// The champion declined; the challenger would approve.
+        pub swap_in: u64,
+        /// The champion approved; the challenger would decline.
+        pub swap_out: u64,
+        pub both_decline: u64,
+    }
+
+    /// Champion against challenger in a window.
+    #[derive(ToSchema)]
+    #[schema(as = Comparison)]
+    pub struct ComparisonDoc {
+        pub window: WindowDoc,
+        pub champion: ArmFiguresDoc,
+        /// Null with no challenger in the window.
+        pub challenger: Option<ChallengerFiguresDoc>,
+        /// Shadow mode only; null in a split.
+        pub swap_set: Option<SwapSetDoc>,
+        /// (both_approve + both_decline) ÷ the swap set's sum; shadow only.
+        #[schema(minimum = 0, maximum = 1)]
+        pub agreement: Option<f64>,
     }
 
     /// A page of the log, newest first.
@@ -270,13 +469,21 @@ mod bodies {
 pub use bodies::*;
 
 /// What each problem status means, for every operation that can answer it.
-const PROBLEMS: [(u16, &str); 9] = [
+const PROBLEMS: [(u16, &str); 11] = [
     (400, "The body is not JSON, or not a JSON object"),
     (
         401,
         "A bearer key is required (when the service is configured with API keys)",
     ),
-    (404, "No decision has this id"),
+    (
+        403,
+        "An admin operation with a key that is not an admin key (or with admin keys not configured while API keys are)",
+    ),
+    (404, "No such decision or model version"),
+    (
+        412,
+        "If-Match names a routing generation that is no longer current: nothing changed",
+    ),
     (
         408,
         "The body did not arrive within its time bound; the connection is closed",
@@ -353,4 +560,11 @@ problems! {
     DashboardProblems = [401, 422, 429, 503];
     /// Any other operation behind the key.
     KeyProblems = [401];
+    /// One model version's card.
+    VersionProblems = [401, 404];
+    /// An admin operation: the key, an admin key, the routing store.
+    AdminProblems = [401, 403, 503];
+    /// Setting the routing: the body's checks, the keys, `If-Match`, the
+    /// routing's rules, the routing store.
+    RoutingProblems = [400, 401, 403, 408, 412, 413, 415, 422, 503];
 }

@@ -17,6 +17,7 @@ use crate::http::schemas::{
     DecisionPageDoc, DecisionRecordDoc, PageProblems, RecordProblems,
 };
 use crate::metrics::Metrics;
+use crate::models::Models;
 
 /// RFC 9211 `Cache-Status`, naming this service.
 fn cache_status(status: CacheStatus) -> &'static str {
@@ -46,11 +47,12 @@ pub async fn decide(
     request: HttpRequest,
     payload: web::Payload,
     flow: web::Data<DecisionFlow>,
+    models: web::Data<Models>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Problem> {
     let body = body::read_object(&request, payload, SINGLE_LIMIT).await?;
     let application = Application::from_json(&body).map_err(Problem::invalid_application)?;
-    let served = flow.decide(application).await?;
+    let served = flow.decide(application, &models.routed()).await?;
     metrics.record_served(&served);
     let mut response = HttpResponse::Ok()
         .insert_header(("Cache-Status", cache_status(served.cache)))
@@ -86,6 +88,7 @@ pub async fn decide_batch(
     request: HttpRequest,
     payload: web::Payload,
     flow: web::Data<DecisionFlow>,
+    models: web::Data<Models>,
     metrics: web::Data<Metrics>,
     large_bodies: web::Data<LargeBodies>,
 ) -> Result<HttpResponse, Problem> {
@@ -95,7 +98,7 @@ pub async fn decide_batch(
     let body = body::read_object(&request, payload, BATCH_LIMIT).await?;
     let applications = parse_batch(body).map_err(Problem::invalid_application)?;
     drop(parsing);
-    let served: Vec<Served> = flow.decide_all(applications).await?;
+    let served: Vec<Served> = flow.decide_all(applications, &models.routed()).await?;
     metrics.batch_size.observe(served.len() as f64);
     served.iter().for_each(|one| metrics.record_served(one));
     let note = DecisionNote::Batch {

@@ -1,13 +1,17 @@
 //! `/health/live` and `/health/ready`.
 //!
 //! Ready means a decision can be served and logged: the model is loaded (it
-//! is, or the service would not have started) and the decision store answers.
+//! is, or the service would not have started), the decision store answers,
+//! and the service serves under the newest routing (not when the routing
+//! names a version it does not have).
 //! The cache is reported but not required: without it decisions are still
 //! made, only slower.
 
 use actix_web::{HttpResponse, web};
 use domain::DecisionFlow;
 use serde_json::{Value, json};
+
+use crate::models::Models;
 
 /// What each port is plugged into, by name, for `/health/ready`.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +34,11 @@ pub async fn live() -> HttpResponse {
         (status = 200, description = "Ready; the status of each component", body = crate::http::schemas::ObjectDoc),
         (status = 503, description = "Not ready; the status of each component", body = crate::http::schemas::ObjectDoc),
     ))]
-pub async fn ready(flow: web::Data<DecisionFlow>, names: web::Data<BackendNames>) -> HttpResponse {
+pub async fn ready(
+    flow: web::Data<DecisionFlow>,
+    models: web::Data<Models>,
+    names: web::Data<BackendNames>,
+) -> HttpResponse {
     let readiness = flow.readiness().await;
     let component = |kind: &str, result: Result<(), String>| match result {
         Ok(()) => json!({"status": "up", "kind": kind}),
@@ -47,16 +55,23 @@ pub async fn ready(flow: web::Data<DecisionFlow>, names: web::Data<BackendNames>
     let store_up = readiness.store.is_ok();
     let mut store = component(names.store, readiness.store.map_err(|e| e.to_string()));
     store["required"] = json!(true);
-    let model = json!({
-        "status": "up",
-        "version": flow.model().version,
+    let routing = models.routing();
+    let behind = models.behind();
+    let mut model = json!({
+        "status": if behind.is_none() { "up" } else { "down" },
+        "version": routing.champion,
+        "routing_generation": routing.generation,
         "required": true,
     });
+    if let Some(why) = &behind {
+        model["error"] = json!(why);
+    }
+    let ready = store_up && behind.is_none();
     let body = json!({
-        "status": if store_up { "ready" } else { "not_ready" },
+        "status": if ready { "ready" } else { "not_ready" },
         "components": {"model": model, "store": store, "cache": cache},
     });
-    if store_up {
+    if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable()

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod health;
 pub(crate) mod metrics;
 pub(crate) mod model;
+pub(crate) mod models;
 pub(crate) mod monitoring;
 
 use actix_web::middleware::from_fn;
@@ -17,7 +18,7 @@ use crate::http::problem::Problem;
 /// operators have an address of their own (`operator_pages_elsewhere`), the
 /// metrics and the dashboard, which then needs a key as `/v1` does.
 pub fn configure_public(config: &mut web::ServiceConfig, operator_pages_elsewhere: bool) {
-    use web::{get, post};
+    use web::{get, post, put};
     // The key check guards the scope, so it sees exactly the requests the
     // router sends to a /v1 handler, however their path was spelled
     // (`/%761/decisions` is routed here too), and unknown /v1 paths as well.
@@ -39,6 +40,33 @@ pub fn configure_public(config: &mut web::ServiceConfig, operator_pages_elsewher
             [get().to(decisions::get_one)],
         ))
         .service(resource("/model", "GET", [get().to(model::card)]))
+        .service(resource("/models", "GET", [get().to(models::list)]))
+        .service(resource(
+            "/models/routing",
+            "PUT",
+            [put().to(models::set_routing)],
+        ))
+        .service(resource(
+            "/models/reload",
+            "POST",
+            [post().to(models::reload)],
+        ))
+        .service(resource(
+            "/models/changes",
+            "GET",
+            [get().to(models::changes)],
+        ))
+        .service(resource(
+            "/models/comparison",
+            "GET",
+            [get().to(models::comparison)],
+        ))
+        // After the fixed paths: a version id is any segment.
+        .service(resource(
+            "/models/{version}",
+            "GET",
+            [get().to(models::card)],
+        ))
         .service(resource(
             "/monitoring",
             "GET",

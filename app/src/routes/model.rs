@@ -1,12 +1,12 @@
-//! `GET /v1/model`: the serving model's card, as the model shipped it.
+//! `GET /v1/model`: the champion's card, as the model shipped it.
 
 use actix_web::{HttpResponse, web};
-use domain::DecisionFlow;
 
 use crate::http::schemas::{KeyProblems, ObjectDoc};
+use crate::models::Models;
 
-/// The serving model's card: version, threshold, features and their
-/// encodings, training data and metrics.
+/// The champion's card: version, threshold, features and their encodings,
+/// training data and metrics.
 #[utoipa::path(
     get, path = "/v1/model", tag = "model",
     security((), ("api_key" = [])),
@@ -15,6 +15,6 @@ use crate::http::schemas::{KeyProblems, ObjectDoc};
         KeyProblems,
     )
 )]
-pub async fn card(flow: web::Data<DecisionFlow>) -> HttpResponse {
-    HttpResponse::Ok().json(&flow.model().card)
+pub async fn card(models: web::Data<Models>) -> HttpResponse {
+    HttpResponse::Ok().json(&models.routed().champion.model().card)
 }

@@ -4,24 +4,28 @@
 use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use domain::{DecisionFlow, Window};
+use domain::{DecisionFlow, FieldError, Window};
 
 use crate::dashboard;
 use crate::http::problem::Problem;
 use crate::http::reports::Reports;
 use crate::http::schemas::{DashboardProblems, MonitoringProblems, MonitoringReportDoc};
+use crate::models::{Models, Version};
 
 /// The population served in a window, from the decision store.
 ///
 /// Counts by decision and source, the approval rate, and the population
 /// stability index (PSI) of the score and of every field against the
 /// training population the model card describes. Every logged decision with
-/// `since` ≤ `created_at` < `until` counts, cache hits too.
+/// `since` ≤ `created_at` < `until` counts, cache hits too. The champion's by
+/// default; any available version's with `model_version` (decided by it, or
+/// scored in its shadow), against its own baseline.
 #[utoipa::path(
     get, path = "/v1/monitoring", tag = "model",
     params(
         ("since" = Option<String>, Query, format = DateTime, description = "Start of the window, RFC 3339 (default: 24 hours before `until`)"),
         ("until" = Option<String>, Query, format = DateTime, description = "End of the window, RFC 3339, excluded (default: now)"),
+        ("model_version" = Option<String>, Query, description = "The version to report (default: the champion)"),
     ),
     security((), ("api_key" = [])),
     responses(
@@ -32,18 +36,21 @@ use crate::http::schemas::{DashboardProblems, MonitoringProblems, MonitoringRepo
 pub async fn monitoring_report(
     request: HttpRequest,
     flow: web::Data<DecisionFlow>,
+    models: web::Data<Models>,
     reports: web::Data<Reports>,
 ) -> Result<HttpResponse, Problem> {
     let window = window_of(request.query_string())?;
+    let version = version_of(request.query_string(), &models)?;
     let _place = reports.start()?;
-    let report = flow.monitoring(window).await?;
+    let report = flow.monitoring(window, version.model()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .json(report))
 }
 
 /// The monitoring dashboard: decisions per hour, the approval rate, the
-/// score's distribution against the training one, and drift per field.
+/// score's distribution against the training one, drift per field, and the
+/// champion against the challenger when the window holds one.
 ///
 /// Drawn on the server as HTML and SVG; it loads nothing from elsewhere and
 /// runs no script. Takes the same `since` and `until` as `/v1/monitoring`.
@@ -61,20 +68,49 @@ pub async fn monitoring_report(
 pub async fn dashboard(
     request: HttpRequest,
     flow: web::Data<DecisionFlow>,
+    models: web::Data<Models>,
     reports: web::Data<Reports>,
 ) -> Result<HttpResponse, Problem> {
     let window = window_of(request.query_string())?;
     let _place = reports.start()?;
-    let report = flow.monitoring(window).await?;
+    let routing = models.routing();
+    let versions = models.versions();
+    let champion = versions
+        .get(&routing.champion)
+        .expect("the routing's versions are available");
+    let baseline_of = |id: &str| versions.get(id).map(|version| &version.model().baseline);
+    let (report, comparison) = flow
+        .monitoring_and_comparison(window, &routing, &baseline_of, champion.model())
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header(ContentType::html())
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .body(dashboard::page(&report, flow.model(), Utc::now())))
+        .body(dashboard::page(
+            &report,
+            champion.model(),
+            &comparison,
+            Utc::now(),
+        )))
+}
+
+/// The version `model_version` names, or the champion.
+fn version_of(query: &str, models: &Models) -> Result<Version, Problem> {
+    let asked = super::query_pairs(query)?
+        .into_iter()
+        .find(|(name, _)| name == "model_version")
+        .map(|(_, value)| value);
+    let id = asked.unwrap_or_else(|| models.routing().champion);
+    models.versions().get(&id).cloned().ok_or_else(|| {
+        Problem::invalid_query(vec![FieldError::new(
+            "model_version",
+            "is not an available model version (GET /v1/models lists them)",
+        )])
+    })
 }
 
 /// `since` and `until` of a query; other parameters are ignored, as on
 /// `GET /v1/decisions`.
-fn window_of(query: &str) -> Result<Window, Problem> {
+pub(super) fn window_of(query: &str) -> Result<Window, Problem> {
     let pairs = super::query_pairs(query)?;
     let mut since = None;
     let mut until = None;

@@ -138,8 +138,12 @@ pub struct Config {
     pub store: StoreConfig,
     /// `None` serves the model built into the binary.
     pub model: Option<PathBuf>,
-    /// `None` turns authentication off.
+    /// A directory of model versions the routing may choose from.
+    pub models_dir: Option<PathBuf>,
+    /// With neither API nor admin keys, authentication is off.
     pub api_keys: Option<SecretKeys>,
+    /// Keys for admin operations (routing, reloading models).
+    pub admin_keys: Option<SecretKeys>,
     pub log_format: LogFormat,
     pub body_timeout: Duration,
 }
@@ -406,8 +410,8 @@ impl Config {
             }
         }
 
-        let api_keys = match raw("CREDIT_DECISIONS_API_KEYS") {
-            None => None,
+        let keys = |variable: &'static str| match raw(variable) {
+            None => Ok(None),
             Some(text) => {
                 let keys: Vec<String> = text
                     .split(',')
@@ -417,12 +421,24 @@ impl Config {
                     .collect();
                 if keys.is_empty() {
                     return Err(error(
-                        "CREDIT_DECISIONS_API_KEYS",
+                        variable,
                         "is set but holds no key; unset it to serve without keys".to_owned(),
                     ));
                 }
-                Some(SecretKeys(keys))
+                Ok(Some(SecretKeys(keys)))
             }
+        };
+        let api_keys = keys("CREDIT_DECISIONS_API_KEYS")?;
+        let admin_keys = keys("CREDIT_DECISIONS_ADMIN_KEYS")?;
+
+        let models_dir = match lookup("CREDIT_DECISIONS_MODELS_DIR").map(PathBuf::from) {
+            Some(dir) if !dir.is_dir() => {
+                return Err(error(
+                    "CREDIT_DECISIONS_MODELS_DIR",
+                    format!("{} is not a directory this service can read", dir.display()),
+                ));
+            }
+            dir => dir,
         };
 
         let log_format = match lookup("CREDIT_DECISIONS_LOG_FORMAT").as_deref() {
@@ -443,7 +459,9 @@ impl Config {
             cache_ttl,
             store,
             model: lookup("CREDIT_DECISIONS_MODEL").map(PathBuf::from),
+            models_dir,
             api_keys,
+            admin_keys,
             log_format,
             body_timeout: Duration::from_millis(number(&BODY_TIMEOUT_MS)?),
         })
@@ -496,7 +514,9 @@ mod tests {
                 cache_ttl: Duration::from_secs(86_400),
                 store: StoreConfig::Memory,
                 model: None,
+                models_dir: None,
                 api_keys: None,
+                admin_keys: None,
                 log_format: LogFormat::Text,
                 body_timeout: Duration::from_secs(10),
             }
@@ -542,6 +562,32 @@ mod tests {
         assert_eq!(
             keys,
             Some(SecretKeys(vec!["alpha".to_owned(), "beta".to_owned()]))
+        );
+    }
+
+    #[test]
+    fn admin_keys_and_a_models_directory_are_read_and_checked() {
+        let read = config(&[
+            ("CREDIT_DECISIONS_ADMIN_KEYS", "boss"),
+            ("CREDIT_DECISIONS_MODELS_DIR", env!("CARGO_MANIFEST_DIR")),
+        ])
+        .unwrap();
+        assert_eq!(read.admin_keys, Some(SecretKeys(vec!["boss".to_owned()])));
+        assert_eq!(
+            read.models_dir.as_deref(),
+            Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        );
+        assert_eq!(
+            config(&[("CREDIT_DECISIONS_ADMIN_KEYS", " ,")])
+                .unwrap_err()
+                .variable,
+            "CREDIT_DECISIONS_ADMIN_KEYS"
+        );
+        assert_eq!(
+            config(&[("CREDIT_DECISIONS_MODELS_DIR", "/no/such/directory")])
+                .unwrap_err()
+                .variable,
+            "CREDIT_DECISIONS_MODELS_DIR"
         );
     }
 

@@ -20,7 +20,7 @@ use actix_web::dev::AppConfig;
 use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{App, web};
-use domain::{DecisionCache, DecisionFlow, DecisionStore};
+use domain::{DecisionCache, DecisionFlow, DecisionStore, Scorer};
 
 use crate::decorators::cache_breaker::CacheBreaker;
 use crate::decorators::metered::{MeteredCache, MeteredScorer, MeteredStore};
@@ -30,6 +30,7 @@ use crate::http::connection::{self, BoundedStream, FIRST_HEAD_WITHIN, KEEP_ALIVE
 use crate::http::observe;
 use crate::http::reports::Reports;
 use crate::metrics::Metrics;
+use crate::models::{Models, Origin, Version, follower};
 use crate::openapi;
 use crate::routes;
 use crate::routes::docs::OpenApiJson;
@@ -53,8 +54,15 @@ const DESCRIPTORS_KEPT: u64 = 256;
 /// How the server is run, beyond its adapters.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Bearer keys for `/v1/*`; `None` turns authentication off.
+    /// Bearer keys for `/v1/*`; with no admin keys either, `None` turns
+    /// authentication off.
     pub api_keys: Option<Vec<String>>,
+    /// Bearer keys for admin operations, which are API keys too.
+    pub admin_keys: Option<Vec<String>>,
+    /// Where the configured model came from.
+    pub model_origin: Origin,
+    /// A directory of model versions the routing may choose from.
+    pub models_dir: Option<std::path::PathBuf>,
     /// The longest a request body may take to arrive (408 past it).
     pub body_timeout: Duration,
     /// Where `/metrics` and `/monitoring` are served instead of the public
@@ -69,6 +77,9 @@ impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             api_keys: None,
+            admin_keys: None,
+            model_origin: Origin::BuiltIn,
+            models_dir: None,
             body_timeout: Duration::from_secs(10),
             operator_addr: None,
             max_connections: None,
@@ -90,15 +101,21 @@ impl Server {
         let adapters = Adapters::for_config(config).await?;
         let options = ServeOptions {
             api_keys: config.api_keys.clone().map(|keys| keys.0),
+            admin_keys: config.admin_keys.clone().map(|keys| keys.0),
+            model_origin: match config.model {
+                None => Origin::BuiltIn,
+                Some(_) => Origin::File,
+            },
+            models_dir: config.models_dir.clone(),
             body_timeout: config.body_timeout,
             operator_addr: config.operator_addr,
             max_connections: None,
         };
-        Self::build_with(config.addr, adapters, options)
+        Self::build_with(config.addr, adapters, options).await
     }
 
     /// Serves `adapters` on `addr` (port 0 picks a free port).
-    pub fn build_with(
+    pub async fn build_with(
         addr: SocketAddr,
         adapters: Adapters,
         options: ServeOptions,
@@ -135,15 +152,46 @@ impl Server {
                 }) as Arc<dyn DecisionStore>
             })
         };
-        let model_version = adapters.scorer.model().version.clone();
-        let scorer = Arc::new(MeteredScorer {
-            inner: adapters.scorer,
-            metrics: metrics.clone(),
-        });
+        let metered = {
+            let metrics = metrics.clone();
+            move |inner: Arc<dyn Scorer>| -> Arc<dyn Scorer> {
+                Arc::new(MeteredScorer {
+                    inner,
+                    metrics: metrics.clone(),
+                })
+            }
+        };
+        let configured = Version {
+            scorer: metered(adapters.scorer),
+            origin: options.model_origin,
+        };
+        let models = Models::start(
+            configured,
+            options.models_dir.clone(),
+            adapters.routing,
+            Arc::new(metered),
+            metrics.clone(),
+        )
+        .await
+        .map_err(|error| StartupError::Routing(error.to_string()))?;
+        let model_version = models.routing().champion;
+        let following = follower::follow(models.clone());
+        let mut closers = adapters.closers;
+        closers.insert(
+            0,
+            Box::new(move || {
+                following.abort();
+                Box::pin(async {})
+            }),
+        );
         let shared = Shared {
+            models: web::Data::from(models),
             names: web::Data::new(adapters.names),
             metrics: web::Data::from(metrics),
-            api_keys: web::Data::new(ApiKeys::new(options.api_keys.as_deref())),
+            api_keys: web::Data::new(ApiKeys::new(
+                options.api_keys.as_deref(),
+                options.admin_keys.as_deref(),
+            )),
             document: web::Data::new(OpenApiJson(openapi::document_json())),
             body_timeout: web::Data::new(BodyTimeout(options.body_timeout)),
             large_bodies: web::Data::new(LargeBodies::default()),
@@ -155,7 +203,6 @@ impl Server {
             web::Data::new(DecisionFlow::new(
                 cache.as_ref().map(PerWorker::get),
                 store.get(),
-                scorer.clone(),
             ))
         };
         let workers = WORKERS.get();
@@ -206,7 +253,7 @@ impl Server {
             operator_addr,
             model_version,
             server: builder.run(),
-            closers: adapters.closers,
+            closers,
         })
     }
 
@@ -214,7 +261,7 @@ impl Server {
         self.addr
     }
 
-    /// The version of the model the server decides with.
+    /// The version of the champion the server started under.
     pub fn model_version(&self) -> &str {
         &self.model_version
     }
@@ -246,6 +293,7 @@ impl Server {
 /// What every worker's app shares, made once.
 #[derive(Clone)]
 struct Shared {
+    models: web::Data<Models>,
     names: web::Data<crate::routes::health::BackendNames>,
     metrics: web::Data<Metrics>,
     api_keys: web::Data<ApiKeys>,
@@ -270,6 +318,7 @@ impl Shared {
     > {
         App::new()
             .app_data(flow)
+            .app_data(self.models.clone())
             .app_data(self.names.clone())
             .app_data(self.metrics.clone())
             .app_data(self.api_keys.clone())

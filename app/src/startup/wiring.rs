@@ -8,8 +8,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use domain::{DecisionCache, DecisionStore, Scorer};
-use memory::{MemoryDecisionCache, MemoryDecisionStore};
+use domain::{DecisionCache, DecisionStore, RoutingStore, Scorer};
+use memory::{MemoryDecisionCache, MemoryDecisionStore, MemoryRoutingStore};
 use onnx_scorer::{ModelLoadError, OnnxScorer};
 use postgres_store::{GroupSettings, PostgresDecisionStore, PostgresStoreSettings};
 use redis_cache::{RedisCacheSettings, RedisDecisionCache};
@@ -33,6 +33,8 @@ pub enum StartupError {
     Redis(String),
     #[error("the PostgreSQL decision store cannot be set up: {0}")]
     Postgres(String),
+    #[error("the routing cannot be read: {0}")]
+    Routing(String),
 }
 
 /// Closes a backend's connections once the server has stopped.
@@ -42,7 +44,11 @@ pub type Closer = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> +
 pub struct Adapters {
     pub cache: Option<PerWorker<dyn DecisionCache>>,
     pub store: PerWorker<dyn DecisionStore>,
+    /// The configured model: the champion until the routing says otherwise.
     pub scorer: Arc<dyn Scorer>,
+    /// Where the routing and its history are kept: the log's database with
+    /// PostgreSQL, so that every replica on it follows one routing.
+    pub routing: Arc<dyn RoutingStore>,
     pub names: BackendNames,
     /// Run in order after the last request is answered.
     pub closers: Vec<Closer>,
@@ -94,62 +100,66 @@ impl Adapters {
                 (Some(per_worker), "redis")
             }
         };
-        let (store, store_name): (PerWorker<dyn DecisionStore>, _) = match &config.store {
-            StoreConfig::Memory => (
-                PerWorker::Shared(Arc::new(MemoryDecisionStore::new())),
-                "memory",
-            ),
-            StoreConfig::Postgres {
-                url,
-                owner_url,
-                retention_months,
-                timeout,
-                pool_size,
-                pool_mode,
-                queue_rows,
-                group_rows,
-                writers,
-            } => {
-                let settings = PostgresStoreSettings {
-                    max_connections: *pool_size,
-                    pool_mode: *pool_mode,
-                    retention_months: *retention_months,
-                    commit_timeout: *timeout,
-                    group: GroupSettings {
-                        queue_rows: *queue_rows,
-                        max_group_rows: *group_rows,
-                        writers: *writers,
-                    },
-                    owner_url: owner_url.as_ref().map(|owner| owner.expose().to_owned()),
-                    ..PostgresStoreSettings::new(url.expose())
-                };
-                let scrub = |error: String| {
-                    let error = url.scrub(&error);
-                    owner_url
-                        .as_ref()
-                        .map_or(error.clone(), |owner| owner.scrub(&error))
-                };
-                let store = PostgresDecisionStore::connect(&settings)
-                    .await
-                    .map_err(|error| StartupError::Postgres(scrub(error)))?;
-                let closing = store.clone();
-                closers.push(Box::new(move || {
-                    Box::pin(async move { closing.close().await })
-                }));
-                // The writers' connections count against the pool; the rest
-                // is shared out among the workers for reads, one at least.
-                let for_reads = pool_size.saturating_sub(*writers as u32);
-                let per_worker_pool = (for_reads / WORKERS.get() as u32).max(1);
-                let per_worker = PerWorker::made(move || {
-                    Arc::new(store.on_this_thread(per_worker_pool)) as Arc<dyn DecisionStore>
-                });
-                (per_worker, "postgres")
-            }
-        };
+        let (store, routing, store_name): (PerWorker<dyn DecisionStore>, Arc<dyn RoutingStore>, _) =
+            match &config.store {
+                StoreConfig::Memory => (
+                    PerWorker::Shared(Arc::new(MemoryDecisionStore::new())),
+                    Arc::new(MemoryRoutingStore::new()),
+                    "memory",
+                ),
+                StoreConfig::Postgres {
+                    url,
+                    owner_url,
+                    retention_months,
+                    timeout,
+                    pool_size,
+                    pool_mode,
+                    queue_rows,
+                    group_rows,
+                    writers,
+                } => {
+                    let settings = PostgresStoreSettings {
+                        max_connections: *pool_size,
+                        pool_mode: *pool_mode,
+                        retention_months: *retention_months,
+                        commit_timeout: *timeout,
+                        group: GroupSettings {
+                            queue_rows: *queue_rows,
+                            max_group_rows: *group_rows,
+                            writers: *writers,
+                        },
+                        owner_url: owner_url.as_ref().map(|owner| owner.expose().to_owned()),
+                        ..PostgresStoreSettings::new(url.expose())
+                    };
+                    let scrub = |error: String| {
+                        let error = url.scrub(&error);
+                        owner_url
+                            .as_ref()
+                            .map_or(error.clone(), |owner| owner.scrub(&error))
+                    };
+                    let store = PostgresDecisionStore::connect(&settings)
+                        .await
+                        .map_err(|error| StartupError::Postgres(scrub(error)))?;
+                    let closing = store.clone();
+                    closers.push(Box::new(move || {
+                        Box::pin(async move { closing.close().await })
+                    }));
+                    let routing = Arc::new(store.clone()) as Arc<dyn RoutingStore>;
+                    // The writers' connections count against the pool; the rest
+                    // is shared out among the workers for reads, one at least.
+                    let for_reads = pool_size.saturating_sub(*writers as u32);
+                    let per_worker_pool = (for_reads / WORKERS.get() as u32).max(1);
+                    let per_worker = PerWorker::made(move || {
+                        Arc::new(store.on_this_thread(per_worker_pool)) as Arc<dyn DecisionStore>
+                    });
+                    (per_worker, routing, "postgres")
+                }
+            };
         Ok(Self {
             cache,
             store,
             scorer: Arc::new(scorer),
+            routing,
             names: BackendNames {
                 cache: cache_name,
                 store: store_name,

@@ -9,8 +9,11 @@ use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use super::*;
+use crate::decision::Arm;
 use crate::decision::{Outcome, Reason};
+use crate::monitoring::Role;
 use crate::ports::{MockDecisionCache, MockDecisionStore, MockScorer};
+use crate::routing::{Challenger, Mode, share_point};
 
 use crate::model::tests::{THRESHOLD, VERSION, test_model};
 
@@ -48,13 +51,50 @@ fn scorer() -> MockScorer {
     scorer
 }
 
+/// The flow over these mocks, deciding under one model.
+struct Service {
+    flow: DecisionFlow,
+    routed: Routed,
+}
+
+impl Service {
+    async fn decide(&self, application: Application) -> Result<Served, DecideError> {
+        self.flow.decide(application, &self.routed).await
+    }
+
+    async fn decide_all(&self, applications: Vec<Application>) -> Result<Vec<Served>, DecideError> {
+        self.flow.decide_all(applications, &self.routed).await
+    }
+
+    async fn monitoring(&self, window: Window) -> Result<MonitoringReport, StoreError> {
+        self.flow
+            .monitoring(window, self.routed.champion.model())
+            .await
+    }
+
+    async fn record(&self, id: DecisionId) -> Result<Option<DecisionRecord>, StoreError> {
+        self.flow.record(id).await
+    }
+
+    async fn records(
+        &self,
+        limit: u16,
+        before: Option<DecisionId>,
+    ) -> Result<DecisionPage, StoreError> {
+        self.flow.records(limit, before).await
+    }
+}
+
 fn service(
     cache: Option<MockDecisionCache>,
     store: MockDecisionStore,
     scorer: MockScorer,
-) -> DecisionFlow {
+) -> Service {
     let cache = cache.map(|cache| Arc::new(cache) as Arc<dyn DecisionCache>);
-    DecisionFlow::new(cache, Arc::new(store), Arc::new(scorer))
+    Service {
+        flow: DecisionFlow::new(cache, Arc::new(store)),
+        routed: Routed::single(Arc::new(scorer)),
+    }
 }
 
 /// A store that expects exactly one append and checks it with `check`.
@@ -92,7 +132,7 @@ async fn a_miss_reads_the_cache_scores_writes_the_cache_then_logs_in_that_order(
     let expected_app = app.clone();
     scorer
         .expect_score()
-        .withf(move |applications| applications == [expected_app.clone()])
+        .withf(move |applications| applications == [&expected_app])
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(vec![0.125]));
@@ -423,10 +463,10 @@ async fn a_batch_scores_only_its_misses_in_one_call_and_logs_everything_in_input
         .times(1)
         .returning(|_| Ok(()));
     let mut scorer = scorer();
-    let misses = vec![apps[0].clone(), apps[2].clone()];
+    let misses = [apps[0].clone(), apps[2].clone()];
     scorer
         .expect_score()
-        .withf(move |asked| asked == misses.as_slice())
+        .withf(move |asked| asked.iter().copied().eq(misses.iter()))
         .times(1)
         .returning(|_| Ok(vec![0.1, 0.3]));
     let logged_apps = apps.clone();
@@ -485,7 +525,7 @@ async fn a_decline_carries_the_models_reasons_and_an_approval_none() {
     let asked = declined.clone();
     scorer
         .expect_explain()
-        .withf(move |declined| declined == [asked.clone()])
+        .withf(move |declined| declined == [&asked])
         .times(1)
         .returning(|_| Ok(vec![vec![test_reason()]]));
     let mut cache = MockDecisionCache::new();
@@ -579,6 +619,7 @@ async fn the_monitoring_report_is_made_from_the_stores_tally_of_the_window() {
             Ok(vec![HourlyTally {
                 hour: window.since,
                 model_version: VERSION.to_owned(),
+                role: Role::Champion,
                 tally: tally.clone(),
             }])
         });
@@ -595,4 +636,284 @@ async fn the_monitoring_report_is_made_from_the_stores_tally_of_the_window() {
         Some(1.0),
         "0.05 is in the lowest bin"
     );
+}
+
+// Champion and challenger.
+
+const CHALLENGER: &str = "test-model-2";
+const CHALLENGER_THRESHOLD: f32 = 0.4;
+
+fn challenger_model() -> ModelInfo {
+    ModelInfo {
+        version: CHALLENGER.to_owned(),
+        threshold: CHALLENGER_THRESHOLD,
+        ..test_model()
+    }
+}
+
+/// A challenger whose declines give the card's second reason, so that a
+/// record shows whose reasons it holds.
+fn challenger_scorer() -> MockScorer {
+    let mut scorer = MockScorer::new();
+    scorer.expect_model().return_const(challenger_model());
+    let reason = test_model().reasons.of_field[1].clone();
+    scorer
+        .expect_explain()
+        .returning(move |declined| Ok(vec![vec![reason.clone()]; declined.len()]));
+    scorer
+}
+
+fn challenger_verdict(probability: f32) -> Verdict {
+    let mut verdict = Verdict::from_model(probability, CHALLENGER_THRESHOLD, CHALLENGER);
+    if verdict.outcome == Outcome::Decline {
+        verdict.reasons = vec![test_model().reasons.of_field[1].clone()];
+    }
+    verdict
+}
+
+fn challenger_key(application: &Application) -> CacheKey {
+    CacheKey::for_application(CHALLENGER, application)
+}
+
+/// The flow routing to the mock champion and a mock challenger.
+fn routed_service(
+    cache: Option<MockDecisionCache>,
+    store: MockDecisionStore,
+    champion: MockScorer,
+    challenger: MockScorer,
+    mode: Mode,
+    share: f64,
+) -> Service {
+    let cache = cache.map(|cache| Arc::new(cache) as Arc<dyn DecisionCache>);
+    let routing = Routing {
+        generation: 3,
+        champion: VERSION.to_owned(),
+        challenger: Some(Challenger {
+            version: CHALLENGER.to_owned(),
+            mode,
+            share,
+        }),
+        changed_at: None,
+        reason: Some("test".to_owned()),
+    };
+    Service {
+        flow: DecisionFlow::new(cache, Arc::new(store)),
+        routed: Routed {
+            routing,
+            champion: Arc::new(champion),
+            challenger: Some(Arc::new(challenger)),
+        },
+    }
+}
+
+/// Applications on both sides of a share of one half.
+fn in_and_out_of_half() -> (Application, Application) {
+    let in_half = |age: i64| share_point(&CanonicalRequest::of(&application(age))) < 0.5;
+    let inside = (20..100).find(|age| in_half(*age)).unwrap();
+    let outside = (20..100).find(|age| !in_half(*age)).unwrap();
+    (application(inside), application(outside))
+}
+
+#[tokio::test]
+async fn a_shadow_scores_beside_the_champion_which_alone_is_served() {
+    let app = application(67);
+    let mut cache = MockDecisionCache::new();
+    let keys = vec![key(&app), challenger_key(&app)];
+    cache
+        .expect_read()
+        .withf(move |asked| asked == keys.as_slice())
+        .times(1)
+        .returning(|_| Ok(vec![CacheEntry::Missing, CacheEntry::Missing]));
+    // Each version's verdict is cached under its own key.
+    let written = vec![
+        (key(&app), verdict(0.1)),
+        (challenger_key(&app), challenger_verdict(0.5)),
+    ];
+    cache
+        .expect_write()
+        .withf(move |entries| entries == written.as_slice())
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut champion = scorer();
+    champion
+        .expect_score()
+        .times(1)
+        .returning(|_| Ok(vec![0.1]));
+    let mut challenger = challenger_scorer();
+    let expected_app = app.clone();
+    challenger
+        .expect_score()
+        .withf(move |asked| asked == [&expected_app])
+        .times(1)
+        .returning(|_| Ok(vec![0.5]));
+    let store = store_expecting(|records| {
+        assert_eq!(records[0].arm, Arm::Champion);
+        assert_eq!(records[0].response.verdict, verdict(0.1));
+        assert_eq!(records[0].shadow, Some(challenger_verdict(0.5)));
+    });
+
+    let served = routed_service(Some(cache), store, champion, challenger, Mode::Shadow, 1.0)
+        .decide(app)
+        .await
+        .unwrap();
+
+    assert_eq!(served.arm, Arm::Champion);
+    assert_eq!(served.decision.verdict, verdict(0.1));
+    assert_eq!(served.cache, CacheStatus::Miss);
+}
+
+#[tokio::test]
+async fn a_shadow_scores_on_a_champion_hit_and_its_own_hit_is_logged_too() {
+    let (first, second) = (application(30), application(40));
+    let mut cache = MockDecisionCache::new();
+    cache.expect_read().times(1).returning(|_| {
+        Ok(vec![
+            CacheEntry::Found(verdict(0.1)),
+            CacheEntry::Missing,
+            CacheEntry::Found(verdict(0.9)),
+            CacheEntry::Found(challenger_verdict(0.2)),
+        ])
+    });
+    let written = vec![(challenger_key(&first), challenger_verdict(0.6))];
+    cache
+        .expect_write()
+        .withf(move |entries| entries == written.as_slice())
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut champion = scorer();
+    champion.expect_score().never();
+    let mut challenger = challenger_scorer();
+    let expected_app = first.clone();
+    challenger
+        .expect_score()
+        .withf(move |asked| asked == [&expected_app])
+        .times(1)
+        .returning(|_| Ok(vec![0.6]));
+    let store = store_expecting(|records| {
+        let shadows: Vec<Option<Verdict>> = records.iter().map(|r| r.shadow.clone()).collect();
+        assert_eq!(
+            shadows,
+            vec![Some(challenger_verdict(0.6)), Some(challenger_verdict(0.2))]
+        );
+        assert!(
+            records
+                .iter()
+                .all(|r| r.source == Source::Cache && r.arm == Arm::Champion)
+        );
+    });
+
+    let served = routed_service(Some(cache), store, champion, challenger, Mode::Shadow, 1.0)
+        .decide_all(vec![first, second])
+        .await
+        .unwrap();
+
+    let verdicts: Vec<Verdict> = served.into_iter().map(|s| s.decision.verdict).collect();
+    assert_eq!(verdicts, vec![verdict(0.1), verdict(0.9)]);
+}
+
+#[tokio::test]
+async fn outside_its_share_a_shadow_is_neither_read_nor_run() {
+    let (inside, outside) = in_and_out_of_half();
+    let mut champion = scorer();
+    champion
+        .expect_score()
+        .times(1)
+        .returning(|asked| Ok(vec![0.1; asked.len()]));
+    let mut challenger = challenger_scorer();
+    let expected_app = inside.clone();
+    challenger
+        .expect_score()
+        .withf(move |asked| asked == [&expected_app])
+        .times(1)
+        .returning(|_| Ok(vec![0.3]));
+    let store = store_expecting(|records| {
+        assert_eq!(records[0].shadow, Some(challenger_verdict(0.3)));
+        assert_eq!(records[1].shadow, None);
+    });
+
+    let served = routed_service(None, store, champion, challenger, Mode::Shadow, 0.5)
+        .decide_all(vec![inside, outside])
+        .await
+        .unwrap();
+
+    assert!(
+        served
+            .iter()
+            .all(|s| s.decision.verdict.model_version == VERSION)
+    );
+}
+
+#[tokio::test]
+async fn a_split_challenger_decides_serves_and_explains_its_share() {
+    let (inside, outside) = in_and_out_of_half();
+    let mut cache = MockDecisionCache::new();
+    let keys = vec![challenger_key(&inside), key(&outside)];
+    cache
+        .expect_read()
+        .withf(move |asked| asked == keys.as_slice())
+        .times(1)
+        .returning(|_| Ok(vec![CacheEntry::Missing, CacheEntry::Missing]));
+    cache.expect_write().times(1).returning(|_| Ok(()));
+    let mut champion = scorer();
+    let expected_outside = outside.clone();
+    champion
+        .expect_score()
+        .withf(move |asked| asked == [&expected_outside])
+        .times(1)
+        .returning(|_| Ok(vec![0.3]));
+    let mut challenger = challenger_scorer();
+    let expected_inside = inside.clone();
+    challenger
+        .expect_score()
+        .withf(move |asked| asked == [&expected_inside])
+        .times(1)
+        .returning(|_| Ok(vec![0.5]));
+    let store = store_expecting(|records| {
+        let arms: Vec<Arm> = records.iter().map(|r| r.arm).collect();
+        assert_eq!(arms, vec![Arm::Challenger, Arm::Champion]);
+        assert!(records.iter().all(|r| r.shadow.is_none()));
+    });
+
+    let served = routed_service(Some(cache), store, champion, challenger, Mode::Split, 0.5)
+        .decide_all(vec![inside, outside])
+        .await
+        .unwrap();
+
+    assert_eq!(served[0].arm, Arm::Challenger);
+    // Its own version, threshold and reasons.
+    assert_eq!(served[0].decision.verdict, challenger_verdict(0.5));
+    assert_eq!(served[1].arm, Arm::Champion);
+    assert_eq!(served[1].decision.verdict, verdict(0.3));
+}
+
+#[tokio::test]
+async fn a_cached_verdict_of_the_other_version_is_never_served() {
+    let app = application(30);
+    let mut cache = MockDecisionCache::new();
+    // The challenger's key holds the champion's verdict: refused, scored
+    // again by the challenger and overwritten.
+    cache
+        .expect_read()
+        .times(1)
+        .returning(|_| Ok(vec![CacheEntry::Found(verdict(0.1))]));
+    let written = vec![(challenger_key(&app), challenger_verdict(0.2))];
+    cache
+        .expect_write()
+        .withf(move |entries| entries == written.as_slice())
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut challenger = challenger_scorer();
+    challenger
+        .expect_score()
+        .times(1)
+        .returning(|_| Ok(vec![0.2]));
+    let store = store_expecting(|_| {});
+
+    let served = routed_service(Some(cache), store, scorer(), challenger, Mode::Split, 1.0)
+        .decide(app)
+        .await
+        .unwrap();
+
+    assert_eq!(served.cache, CacheStatus::Refused);
+    assert_eq!(served.decision.verdict.model_version, CHALLENGER);
 }

@@ -4,7 +4,7 @@ use crate::application::{Application, FIELD_COUNT};
 use crate::decision::{Outcome, Source};
 use crate::fields::FieldKind;
 
-use super::cells::{CELLS_PER_DECISION, Cells, FIRST_BIN, outcome_cell, source_cell};
+use super::cells::{CELLS_PER_DECISION, Cells, FIRST_BIN, millionths, outcome_cell, source_cell};
 
 /// The bins of one quantity and the training population's share of each.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +99,13 @@ pub struct Baseline {
     features: Vec<Bins>,
     /// The first cell of the score's bins, then of each feature's.
     offsets: Vec<u16>,
+    /// The first of the swap set's four cells, after every bin; the sum of
+    /// the probabilities follows them.
+    swap_set: u16,
 }
+
+/// Cells of a swap set: both approve, swap in, swap out, both decline.
+const SWAP_SET_CELLS: usize = 4;
 
 impl Baseline {
     /// The baseline of the score and of each named field. Every field of the
@@ -140,13 +146,14 @@ impl Baseline {
             offsets.push(next as u16);
             next += bins.len();
         }
-        if next > usize::from(u16::MAX) {
+        if next + SWAP_SET_CELLS + 2 > usize::from(u16::MAX) {
             return Err(format!("{next} cells are too many"));
         }
         Ok(Self {
             score,
             features: features.into_iter().map(|(_, bins)| bins).collect(),
             offsets,
+            swap_set: next as u16,
         })
     }
 
@@ -160,7 +167,7 @@ impl Baseline {
     }
 
     /// Where one decision is counted: its outcome, its source, its score's
-    /// bin and each field's bin.
+    /// bin and each field's bin, and the sum of probabilities.
     pub fn cells(
         &self,
         application: &Application,
@@ -168,6 +175,52 @@ impl Baseline {
         decision: Outcome,
         source: Source,
     ) -> Cells {
+        let mut counted = [0u16; CELLS_PER_DECISION + 1];
+        counted[..CELLS_PER_DECISION].copy_from_slice(&self.counted(
+            application,
+            probability_of_default,
+            decision,
+            source,
+        ));
+        counted[CELLS_PER_DECISION] = self.probabilities_summed();
+        Cells::of(
+            &counted,
+            Some((self.probability_sum(), millionths(probability_of_default))),
+        )
+    }
+
+    /// Where a shadow verdict is counted: as a decision would be, and in the
+    /// swap set, by the outcome served for the same application.
+    pub fn shadow_cells(
+        &self,
+        application: &Application,
+        probability_of_default: f64,
+        decision: Outcome,
+        source: Source,
+        served: Outcome,
+    ) -> Cells {
+        let mut counted = [0u16; CELLS_PER_DECISION + 2];
+        counted[..CELLS_PER_DECISION].copy_from_slice(&self.counted(
+            application,
+            probability_of_default,
+            decision,
+            source,
+        ));
+        counted[CELLS_PER_DECISION] = self.probabilities_summed();
+        counted[CELLS_PER_DECISION + 1] = self.swap_cell(served, decision);
+        Cells::of(
+            &counted,
+            Some((self.probability_sum(), millionths(probability_of_default))),
+        )
+    }
+
+    fn counted(
+        &self,
+        application: &Application,
+        probability_of_default: f64,
+        decision: Outcome,
+        source: Source,
+    ) -> [u16; CELLS_PER_DECISION] {
         let mut cells = [0u16; CELLS_PER_DECISION];
         cells[0] = outcome_cell(decision);
         cells[1] = source_cell(source);
@@ -176,7 +229,31 @@ impl Baseline {
         for (k, (bins, value)) in self.features.iter().zip(features).enumerate() {
             cells[3 + k] = self.offsets[k + 1] + bins.index(f64::from(value)) as u16;
         }
-        Cells::Binned(cells)
+        cells
+    }
+
+    /// The swap set's cell of a served outcome and a shadow's: both approve,
+    /// swap in (declined, the shadow would approve), swap out (approved, the
+    /// shadow would decline), both decline.
+    pub(super) fn swap_cell(&self, served: Outcome, shadow: Outcome) -> u16 {
+        self.swap_set
+            + match (served, shadow) {
+                (Outcome::Approve, Outcome::Approve) => 0,
+                (Outcome::Decline, Outcome::Approve) => 1,
+                (Outcome::Approve, Outcome::Decline) => 2,
+                (Outcome::Decline, Outcome::Decline) => 3,
+            }
+    }
+
+    /// The cell the probabilities of default are summed in, in millionths.
+    pub(super) fn probability_sum(&self) -> u16 {
+        self.swap_set + SWAP_SET_CELLS as u16
+    }
+
+    /// The cell that counts the probabilities summed (decisions logged
+    /// before the sum existed count in none).
+    pub(super) fn probabilities_summed(&self) -> u16 {
+        self.probability_sum() + 1
     }
 
     /// The first cell of the score's bins (`0`) or of a feature's (`1 + k`).

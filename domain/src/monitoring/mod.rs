@@ -11,16 +11,18 @@
 
 mod baseline;
 mod cells;
+mod comparison;
 mod report;
 mod tally;
 
 pub use baseline::{Baseline, Bins};
 pub use cells::{CELLS_PER_DECISION, Cells};
+pub use comparison::{ArmFigures, ChallengerFigures, Comparison, SwapSet};
 pub use report::{
     BinShare, ByDecision, BySource, Drift, DriftStatus, HourCount, MIN_DECISIONS, MinuteWindow,
     MonitoringReport, PSI_FLOOR, Window, WindowError, psi,
 };
-pub use tally::{HourlyTally, Tally, minute_of};
+pub use tally::{HourlyTally, Role, Tally, minute_of};
 
 #[cfg(test)]
 pub(crate) mod tests;

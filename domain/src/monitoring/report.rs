@@ -200,12 +200,16 @@ pub struct BySource {
     pub cache: u64,
 }
 
-/// Decisions in one hour of the window (for the dashboard).
+/// Decisions in one hour of the window (for the dashboard): served ones,
+/// and what each role counted (the shadow's verdicts included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HourCount {
     pub hour: DateTime<Utc>,
     pub decisions: u64,
     pub approved: u64,
+    /// Decisions (or shadow verdicts) and approvals of the champion, the
+    /// challenger and the shadow, in that order.
+    pub by_role: [(u64, u64); 3],
 }
 
 /// The contract's MonitoringReport.
@@ -247,7 +251,8 @@ impl MonitoringReport {
         let mut serving = Tally::default();
         let mut hours: BTreeMap<DateTime<Utc>, HourCount> = BTreeMap::new();
         for part in tallies {
-            all.merge(&part.tally);
+            // The version's bins count its shadow verdicts too: the
+            // population it scored.
             if part.model_version == serving_version {
                 serving.merge(&part.tally);
             }
@@ -255,10 +260,18 @@ impl MonitoringReport {
                 hour: part.hour,
                 decisions: 0,
                 approved: 0,
+                by_role: [(0, 0); 3],
             });
             let approved = part.tally.count(usize::from(APPROVE));
-            hour.approved += approved;
-            hour.decisions += approved + part.tally.count(usize::from(DECLINE));
+            let decided = approved + part.tally.count(usize::from(DECLINE));
+            let role = &mut hour.by_role[part.role as usize];
+            role.0 += decided;
+            role.1 += approved;
+            if part.role.served() {
+                all.merge(&part.tally);
+                hour.approved += approved;
+                hour.decisions += decided;
+            }
         }
 
         let by_decision = ByDecision {

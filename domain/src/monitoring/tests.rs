@@ -8,6 +8,7 @@ use super::*;
 use crate::application::Application;
 use crate::decision::{Outcome, Source};
 use crate::fields::FieldKind;
+use crate::routing::Mode;
 
 /// A baseline over every field: the score at 0.1 and 0.3 (30/40/30%),
 /// categories evenly shared, numbers split in two halves.
@@ -77,6 +78,7 @@ fn hourly(hour: u32, model_version: &str, tally: Tally) -> HourlyTally {
     HourlyTally {
         hour: at(hour, 0),
         model_version: model_version.to_owned(),
+        role: Role::Champion,
         tally,
     }
 }
@@ -91,8 +93,8 @@ fn numbers_fall_in_right_closed_bins_and_categories_in_their_code() {
         Outcome::Decline,
         Source::Cache,
     ) {
-        Cells::Binned(cells) => cells,
-        Cells::Unbinned(_) => panic!("a decision is binned"),
+        cells if cells.is_binned() => cells.counted().to_vec(),
+        _ => panic!("a decision is binned"),
     };
     // The score's bins start at cell 4: 0.1 falls below its edge, 0.1001 above.
     assert_eq!(cells(0.1)[..3], [1, 3, 4]);
@@ -351,10 +353,8 @@ fn the_status_changes_exactly_at_the_contracts_thresholds() {
 #[test]
 fn each_field_is_counted_in_its_own_bins() {
     let baseline = test_baseline();
-    let Cells::Binned(cells) = baseline.cells(&example(), 0.2, Outcome::Approve, Source::Model)
-    else {
-        panic!("a decision is binned")
-    };
+    let cells = baseline.cells(&example(), 0.2, Outcome::Approve, Source::Model);
+    let cells = cells.counted();
     for (k, bins) in baseline.features().iter().enumerate() {
         let first = baseline.offset(k + 1);
         let cell = usize::from(cells[3 + k]);
@@ -406,21 +406,30 @@ fn tallies_gather_by_hour_and_model_version_earliest_first() {
     let baseline = test_baseline();
     let one = || tally_of(&baseline, 1, 0.2, Source::Model);
     let gathered = HourlyTally::gather([
-        (at(2, 10), "v1".to_owned(), one()),
-        (at(1, 59), "v1".to_owned(), one()),
-        (at(2, 50), "v1".to_owned(), one()),
-        (at(2, 0), "v2".to_owned(), one()),
+        (at(2, 10), "v1".to_owned(), Role::Champion, one()),
+        (at(1, 59), "v1".to_owned(), Role::Champion, one()),
+        (at(2, 50), "v1".to_owned(), Role::Champion, one()),
+        (at(2, 0), "v2".to_owned(), Role::Champion, one()),
+        (at(2, 5), "v2".to_owned(), Role::Shadow, one()),
     ]);
-    let summary: Vec<(DateTime<Utc>, &str, u64)> = gathered
+    let summary: Vec<(DateTime<Utc>, &str, Role, u64)> = gathered
         .iter()
-        .map(|hour| (hour.hour, hour.model_version.as_str(), hour.tally.count(0)))
+        .map(|hour| {
+            (
+                hour.hour,
+                hour.model_version.as_str(),
+                hour.role,
+                hour.tally.count(0),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         vec![
-            (at(1, 0), "v1", 1),
-            (at(2, 0), "v1", 2),
-            (at(2, 0), "v2", 1)
+            (at(1, 0), "v1", Role::Champion, 1),
+            (at(2, 0), "v1", Role::Champion, 2),
+            (at(2, 0), "v2", Role::Champion, 1),
+            (at(2, 0), "v2", Role::Shadow, 1)
         ]
     );
     // A tally read back from its counts, as a log stores it, is the same.
@@ -492,4 +501,192 @@ fn hours_and_minutes_start_by_the_calendar_even_past_2262() {
         minute_of(late),
         Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 0).unwrap()
     );
+}
+
+/// A tally of shadow verdicts: `n` of `shadow` with `probability`, each
+/// beside a served `served`.
+fn shadow_tally(
+    baseline: &Baseline,
+    n: usize,
+    probability: f64,
+    shadow: Outcome,
+    served: Outcome,
+) -> Tally {
+    let cells = baseline.shadow_cells(&example(), probability, shadow, Source::Model, served);
+    let mut tally = Tally::default();
+    (0..n).for_each(|_| tally.add(&cells));
+    tally
+}
+
+fn part(model_version: &str, role: Role, tally: Tally) -> HourlyTally {
+    HourlyTally {
+        hour: at(3, 0),
+        model_version: model_version.to_owned(),
+        role,
+        tally,
+    }
+}
+
+#[test]
+fn a_shadow_comparison_counts_the_swap_set_and_the_agreement() {
+    let baseline = test_baseline();
+    let served = |n, probability, outcome| {
+        let cells = baseline.cells(&example(), probability, outcome, Source::Model);
+        let mut tally = Tally::default();
+        (0..n).for_each(|_| tally.add(&cells));
+        tally
+    };
+    use Outcome::{Approve, Decline};
+    let tallies = [
+        part("v1", Role::Champion, served(6, 0.1, Approve)),
+        part("v1", Role::Champion, served(4, 0.6, Decline)),
+        // Of the six approved, the shadow approves five and declines one;
+        // of the four declined, it approves two and declines two.
+        part(
+            "v2",
+            Role::Shadow,
+            shadow_tally(&baseline, 5, 0.2, Approve, Approve),
+        ),
+        part(
+            "v2",
+            Role::Shadow,
+            shadow_tally(&baseline, 1, 0.5, Decline, Approve),
+        ),
+        part(
+            "v2",
+            Role::Shadow,
+            shadow_tally(&baseline, 2, 0.25, Approve, Decline),
+        ),
+        part(
+            "v2",
+            Role::Shadow,
+            shadow_tally(&baseline, 2, 0.7, Decline, Decline),
+        ),
+    ];
+    let comparison = Comparison::of(
+        window(),
+        "v1",
+        Some(("v2", Mode::Shadow)),
+        &|_| Some(&baseline),
+        &tallies,
+    );
+
+    assert_eq!(comparison.champion.decisions, 10);
+    assert_eq!(comparison.champion.approval_rate, Some(0.6));
+    let mean = comparison.champion.mean_probability_of_default.unwrap();
+    assert!(
+        (mean - (6.0 * 0.1 + 4.0 * 0.6) / 10.0).abs() < 1e-9,
+        "{mean}"
+    );
+    let challenger = comparison.challenger.unwrap();
+    assert_eq!(
+        (challenger.version.as_str(), challenger.mode),
+        ("v2", Mode::Shadow)
+    );
+    assert_eq!(challenger.decisions, 10);
+    assert_eq!(challenger.approval_rate, Some(0.7));
+    let mean = challenger.mean_probability_of_default.unwrap();
+    assert!(
+        (mean - (5.0 * 0.2 + 0.5 + 2.0 * 0.25 + 2.0 * 0.7) / 10.0).abs() < 1e-9,
+        "{mean}"
+    );
+    assert_eq!(
+        comparison.swap_set,
+        Some(SwapSet {
+            both_approve: 5,
+            swap_in: 2,
+            swap_out: 1,
+            both_decline: 2
+        })
+    );
+    assert_eq!(comparison.agreement, Some(0.7));
+}
+
+#[test]
+fn a_split_has_no_swap_set_and_a_window_without_a_challenger_no_challenger() {
+    let baseline = test_baseline();
+    let tallies = [
+        part(
+            "v1",
+            Role::Champion,
+            tally_of(&baseline, 3, 0.1, Source::Model),
+        ),
+        part(
+            "v2",
+            Role::Challenger,
+            tally_of(&baseline, 2, 0.4, Source::Cache),
+        ),
+    ];
+    let split = Comparison::of(
+        window(),
+        "v1",
+        Some(("v2", Mode::Split)),
+        &|_| Some(&baseline),
+        &tallies,
+    );
+    let challenger = split.challenger.unwrap();
+    assert_eq!((challenger.mode, challenger.decisions), (Mode::Split, 2));
+    assert_eq!((split.swap_set, split.agreement), (None, None));
+    assert_eq!(split.champion.decisions, 3);
+
+    let alone = Comparison::of(window(), "v1", None, &|_| Some(&baseline), &tallies[..1]);
+    assert_eq!(alone.challenger, None);
+    assert_eq!(
+        serde_json::to_value(&alone).unwrap()["swap_set"],
+        Value::Null
+    );
+}
+
+#[test]
+fn the_comparison_prefers_the_current_challenger_among_several() {
+    let baseline = test_baseline();
+    let tallies = [
+        part(
+            "v1",
+            Role::Champion,
+            tally_of(&baseline, 3, 0.1, Source::Model),
+        ),
+        part(
+            "v2",
+            Role::Shadow,
+            shadow_tally(&baseline, 1, 0.2, Outcome::Approve, Outcome::Approve),
+        ),
+        part(
+            "v3",
+            Role::Challenger,
+            tally_of(&baseline, 2, 0.4, Source::Model),
+        ),
+    ];
+    let of = |current| Comparison::of(window(), "v1", current, &|_| Some(&baseline), &tallies);
+    assert_eq!(
+        of(Some(("v3", Mode::Split))).challenger.unwrap().version,
+        "v3"
+    );
+    assert_eq!(
+        of(Some(("v2", Mode::Shadow))).challenger.unwrap().version,
+        "v2"
+    );
+    // With none current, a shadow's is shown first: it has a swap set.
+    assert_eq!(of(None).challenger.unwrap().version, "v2");
+    // The same version in both modes: the current mode's.
+    let both = [
+        part(
+            "v2",
+            Role::Shadow,
+            shadow_tally(&baseline, 1, 0.2, Outcome::Approve, Outcome::Approve),
+        ),
+        part(
+            "v2",
+            Role::Challenger,
+            tally_of(&baseline, 2, 0.4, Source::Model),
+        ),
+    ];
+    let split = Comparison::of(
+        window(),
+        "v1",
+        Some(("v2", Mode::Split)),
+        &|_| Some(&baseline),
+        &both,
+    );
+    assert_eq!(split.challenger.unwrap().mode, Mode::Split);
 }

@@ -61,12 +61,12 @@ impl Scorer for BrokenScorer {
     fn model(&self) -> &ModelInfo {
         &self.0
     }
-    fn score(&self, _: &[Application]) -> Result<Vec<f32>, ScoringError> {
+    fn score(&self, _: &[&Application]) -> Result<Vec<f32>, ScoringError> {
         Err(ScoringError(
             "the model's runtime failed (test fault)".to_owned(),
         ))
     }
-    fn explain(&self, _: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
+    fn explain(&self, _: &[&Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
         Err(ScoringError(
             "the model's runtime failed (test fault)".to_owned(),
         ))

@@ -168,14 +168,18 @@ impl Scorer for SpyScorer {
         self.inner.model()
     }
 
-    fn score(&self, applications: &[Application]) -> Result<Vec<f32>, ScoringError> {
+    fn score(&self, applications: &[&Application]) -> Result<Vec<f32>, ScoringError> {
         self.order.push(Call::Score);
-        self.scored.lock().unwrap().push(applications.to_vec());
+        let copies = applications
+            .iter()
+            .map(|application| (*application).clone())
+            .collect();
+        self.scored.lock().unwrap().push(copies);
         self.inner.score(applications)
     }
 
     /// Passed through unrecorded: reasons are part of scoring a decline.
-    fn explain(&self, declined: &[Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
+    fn explain(&self, declined: &[&Application]) -> Result<Vec<Vec<Reason>>, ScoringError> {
         self.inner.explain(declined)
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use app::ServerHandle;
 use app::{Adapters, BackendNames, PerWorker, ServeOptions, Server};
-use domain::{DecisionCache, DecisionStore, Scorer};
-use memory::{MemoryDecisionCache, MemoryDecisionStore};
+use domain::{DecisionCache, DecisionStore, RoutingStore, Scorer};
+use memory::{MemoryDecisionCache, MemoryDecisionStore, MemoryRoutingStore};
 use onnx_scorer::OnnxScorer;
 use reqwest::{Method, Response};
 use serde_json::Value;
@@ -26,11 +26,21 @@ pub fn built_in_scorer() -> OnnxScorer {
         .clone()
 }
 
+/// `model/versions`: the model versions the repository ships.
+pub fn shipped_models_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/versions")
+}
+
+/// The version id of the shipped scorecard.
+pub const SCORECARD: &str = "german-credit-scorecard-2026.12.0";
+
 /// The adapters an app runs on, before the spies go around them.
 pub struct TestBackends {
     pub cache: Option<Arc<dyn DecisionCache>>,
     pub store: Arc<dyn DecisionStore>,
     pub scorer: Arc<dyn Scorer>,
+    /// Where the routing is kept: the log's database on real backends.
+    pub routing: Arc<dyn RoutingStore>,
     pub names: BackendNames,
     /// The test's own database and namespace, when on real servers.
     pub real: Option<Arc<RealBackends>>,
@@ -46,6 +56,7 @@ impl TestBackends {
             )))),
             store: Arc::new(MemoryDecisionStore::new()),
             scorer: Arc::new(built_in_scorer()),
+            routing: Arc::new(MemoryRoutingStore::new()),
             names: BackendNames {
                 cache: "memory",
                 store: "memory",
@@ -81,6 +92,7 @@ impl TestBackends {
     ) -> Self {
         Self {
             cache: Some(Arc::new(cache)),
+            routing: Arc::new(store.clone()),
             store: Arc::new(store),
             scorer: Arc::new(built_in_scorer()),
             names: BackendNames {
@@ -88,6 +100,26 @@ impl TestBackends {
                 store: "postgres",
             },
             real: Some(Arc::new(real)),
+            options: ServeOptions::default(),
+        }
+    }
+
+    /// Another replica's backends: `app`'s database and namespace, on
+    /// connections of its own (the routing read from the same database).
+    pub async fn replica_of(app: &TestApp) -> Self {
+        let real = app.real.clone().expect("replicas share real servers");
+        let cache = real.cache(Duration::from_secs(3600)).await;
+        let store = real.store().await;
+        Self {
+            cache: Some(Arc::new(cache)),
+            routing: Arc::new(store.clone()),
+            store: Arc::new(store),
+            scorer: Arc::new(built_in_scorer()),
+            names: BackendNames {
+                cache: "redis",
+                store: "postgres",
+            },
+            real: Some(real),
             options: ServeOptions::default(),
         }
     }
@@ -109,6 +141,22 @@ impl TestBackends {
 
     pub fn with_scorer(mut self, scorer: Arc<dyn Scorer>) -> Self {
         self.scorer = scorer;
+        self
+    }
+
+    pub fn with_admin_keys(mut self, keys: &[&str]) -> Self {
+        self.options.admin_keys = Some(keys.iter().map(|key| key.to_string()).collect());
+        self
+    }
+
+    /// The shipped models directory (`model/versions`): the built-in model
+    /// and the scorecard.
+    pub fn with_shipped_models(self) -> Self {
+        self.with_models_dir(shipped_models_dir())
+    }
+
+    pub fn with_models_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.options.models_dir = Some(dir);
         self
     }
 }
@@ -162,11 +210,13 @@ impl TestApp {
                 .map(|spy| PerWorker::Shared(spy as Arc<dyn DecisionCache>)),
             store: PerWorker::Shared(store.clone()),
             scorer: scorer.clone(),
+            routing: backends.routing,
             names: backends.names,
             closers: Vec::new(),
         };
         let service =
             Server::build_with("127.0.0.1:0".parse().unwrap(), adapters, backends.options)
+                .await
                 .expect("the app starts on a free port");
         let base = format!("http://{}", service.addr());
         let operator_base = service.operator_addr().map(|addr| format!("http://{addr}"));

@@ -37,9 +37,7 @@ impl ThrowawayRedis {
         eventually(
             "the throwaway Redis answers",
             Duration::from_secs(10),
-            || {
-                async move { std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() }
-            },
+            || async move { std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() },
         )
         .await;
         redis

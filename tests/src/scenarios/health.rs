@@ -30,7 +30,8 @@ async fn ready_reports_every_component() {
         json!({
             "status": "ready",
             "components": {
-                "model": {"status": "up", "version": "german-credit-2026.11.0", "required": true},
+                "model": {"status": "up", "version": "german-credit-2026.11.0", "routing_generation": 0,
+                          "required": true},
                 "store": {"status": "up", "kind": "memory", "required": true},
                 "cache": {"status": "up", "kind": "memory", "required": false},
             }

@@ -6,13 +6,17 @@
 /// Runs each listed scenario (an `async fn(&TestApp)` of the calling module)
 /// twice: as `on_memory::<name>` on fresh in-memory adapters, and as
 /// `on_real_servers::<name>` on Redis and PostgreSQL, on fresh state of its own.
+/// With `prepare = f;` first, the backends go through `f` (a
+/// `fn(TestBackends) -> TestBackends` of the calling module, named
+/// `super::f`) before the app starts on them.
 macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {
+    (prepare = $prepare:path; $($scenario:ident),+ $(,)?) => {
         mod on_memory {
             $(
                 #[tokio::test]
                 async fn $scenario() {
-                    super::$scenario(&crate::harness::TestApp::on_memory().await).await;
+                    let backends = $prepare(crate::harness::TestBackends::memory());
+                    super::$scenario(&crate::harness::TestApp::spawn(backends).await).await;
                 }
             )+
         }
@@ -21,10 +25,14 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    super::$scenario(&crate::harness::TestApp::on_real().await).await;
+                    let backends = $prepare(crate::harness::TestBackends::real().await);
+                    super::$scenario(&crate::harness::TestApp::spawn(backends).await).await;
                 }
             )+
         }
+    };
+    ($($scenario:ident),+ $(,)?) => {
+        on_both_backends!(prepare = std::convert::identity; $($scenario),+);
     };
 }
 
@@ -37,6 +45,7 @@ mod degradation;
 mod health;
 mod metrics;
 mod model;
+mod models;
 mod monitoring;
 mod negative_paths;
 mod openapi;

@@ -10,8 +10,8 @@ use onnx_scorer::{ModelLoadError, OnnxScorer, encode};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use crate::harness::data::{Golden, example_application, golden_rows};
-use crate::harness::test_app::built_in_scorer;
+use crate::harness::data::{Golden, example_application, golden_rows, scorecard_golden_rows};
+use crate::harness::test_app::{built_in_scorer, shipped_models_dir};
 use crate::harness::{TestApp, TestBackends};
 
 const TOLERANCE: f32 = 1e-5;
@@ -35,7 +35,9 @@ fn rust_encodes_every_golden_application_as_the_training_side_did() {
 fn tract_scores_every_golden_application_as_onnxruntime_did() {
     let scorer = built_in_scorer();
     let applications: Vec<Application> = golden_rows().iter().map(application).collect();
-    let batch = scorer.score(&applications).unwrap();
+    let batch = scorer
+        .score(&applications.iter().collect::<Vec<_>>())
+        .unwrap();
     let mut worst = 0.0f32;
     for (i, (row, probability)) in golden_rows().iter().zip(&batch).enumerate() {
         let difference = (probability - row.probability_of_default).abs();
@@ -48,12 +50,56 @@ fn tract_scores_every_golden_application_as_onnxruntime_did() {
     }
     // One at a time gives the very numbers of the batch.
     for (i, application) in applications.iter().enumerate().step_by(37) {
-        assert_eq!(
-            scorer.score(std::slice::from_ref(application)).unwrap(),
-            vec![batch[i]]
-        );
+        assert_eq!(scorer.score(&[application]).unwrap(), vec![batch[i]]);
     }
     println!("largest difference from onnxruntime over 1,000 rows: {worst:e}");
+}
+
+/// The scorecard the models directory ships, loaded as a directory's
+/// model is.
+fn scorecard() -> OnnxScorer {
+    OnnxScorer::from_path(&shipped_models_dir().join("german-credit-scorecard-2026.12.0.onnx"))
+        .expect("the shipped scorecard loads and passes every check")
+}
+
+#[test]
+fn tract_scores_and_explains_every_golden_application_as_the_scorecards_training_did() {
+    let scorer = scorecard();
+    let rows = scorecard_golden_rows();
+    let applications: Vec<Application> = rows.iter().map(application).collect();
+    let probabilities = scorer
+        .score(&applications.iter().collect::<Vec<_>>())
+        .unwrap();
+    let threshold = scorer.model().threshold;
+    for (i, (row, probability)) in rows.iter().zip(&probabilities).enumerate() {
+        assert!(
+            (probability - row.probability_of_default).abs() <= TOLERANCE,
+            "row {i}: tract {probability}, onnxruntime {}",
+            row.probability_of_default
+        );
+        assert_eq!(encode(&applications[i]).to_vec(), row.features, "row {i}");
+        let declined =
+            Outcome::at_threshold(row.probability_of_default, threshold) == Outcome::Decline;
+        assert_eq!(declined, !row.reasons.is_empty(), "row {i}");
+    }
+    let declines: Vec<(usize, &Application)> = applications
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !rows[*i].reasons.is_empty())
+        .collect();
+    let explained = scorer
+        .explain(
+            &declines
+                .iter()
+                .map(|(_, application)| *application)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+    for ((i, _), reasons) in declines.iter().zip(explained) {
+        let codes: Vec<String> = reasons.into_iter().map(|reason| reason.code).collect();
+        assert_eq!(codes, rows[*i].reasons, "row {i}");
+    }
+    assert!(declines.len() > 300, "{} declines", declines.len());
 }
 
 #[tokio::test]
@@ -98,7 +144,7 @@ fn tract_gives_every_golden_decline_the_training_sides_reasons() {
         }
         declines += 1;
         let codes: Vec<String> = scorer
-            .explain(&[application(row)])
+            .explain(&[&application(row)])
             .unwrap()
             .remove(0)
             .into_iter()
@@ -119,7 +165,9 @@ fn explained_in_one_run_every_golden_decline_keeps_its_own_reasons() {
         .filter(|row| !row.reasons.is_empty())
         .collect();
     let applications: Vec<Application> = declines.iter().map(|row| application(row)).collect();
-    let explained = scorer.explain(&applications).unwrap();
+    let explained = scorer
+        .explain(&applications.iter().collect::<Vec<_>>())
+        .unwrap();
     assert_eq!(explained.len(), declines.len());
     for (i, (row, reasons)) in declines.iter().zip(explained).enumerate() {
         let codes: Vec<String> = reasons.into_iter().map(|reason| reason.code).collect();

@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 
 use domain::{
-    Application, CacheEntry, CacheKey, Cells, DecisionCache, DecisionId, DecisionRecord,
-    DecisionStore, HourlyTally, MinuteWindow, Outcome, Scorer, Source, StoreEntry, StoreError,
-    Tally, Verdict, Window,
+    Application, Arm, CacheEntry, CacheKey, Cells, Challenger, DecisionCache, DecisionId,
+    DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, Mode, Outcome, Role, RoutingError,
+    RoutingRequest, RoutingStore, Scorer, Source, StoreEntry, StoreError, Tally, Verdict, Window,
 };
 use pretty_assertions::assert_eq;
 
@@ -122,6 +122,8 @@ pub fn record(source: Source) -> DecisionRecord {
             decision_id: id,
             verdict: Verdict::from_model(0.057_359_487, 0.2326, "contract-test"),
         },
+        arm: Arm::Champion,
+        shadow: None,
     }
 }
 
@@ -144,15 +146,61 @@ pub fn entries(records: &[DecisionRecord]) -> Vec<StoreEntry> {
                     verdict.outcome,
                     record.source,
                 ),
+                shadow_cells: record.shadow.as_ref().map(|shadow| {
+                    baseline.shadow_cells(
+                        &application,
+                        shadow.probability_of_default,
+                        shadow.outcome,
+                        Source::Model,
+                        verdict.outcome,
+                    )
+                }),
             }
         })
         .collect()
 }
 
+/// The tallies a scan of `logged` counts: each entry's cells under its
+/// version and arm's role, and its shadow's under the shadow's version.
+pub fn scanned_tallies<'a>(logged: impl IntoIterator<Item = &'a StoreEntry>) -> Vec<HourlyTally> {
+    let one = |cells: &Cells| {
+        let mut tally = Tally::default();
+        tally.add(cells);
+        tally
+    };
+    HourlyTally::gather(logged.into_iter().flat_map(|entry| {
+        let record = &entry.record;
+        let role = match record.arm {
+            Arm::Champion => Role::Champion,
+            Arm::Challenger => Role::Challenger,
+        };
+        let served = (
+            record.created_at,
+            record.response.verdict.model_version.clone(),
+            role,
+            one(&entry.cells),
+        );
+        let shadow =
+            record
+                .shadow
+                .as_ref()
+                .zip(entry.shadow_cells.as_ref())
+                .map(|(shadow, cells)| {
+                    (
+                        record.created_at,
+                        shadow.model_version.clone(),
+                        Role::Shadow,
+                        one(cells),
+                    )
+                });
+        std::iter::once(served).chain(shadow)
+    }))
+}
+
 /// What a store's tallies must add up to: the cells of exactly the entries
-/// whose `created_at` is in the window's whole minutes, by hour and model
-/// version, whether the window asked for ends on whole minutes or inside
-/// them.
+/// whose `created_at` is in the window's whole minutes, by hour, model
+/// version and role (champion, challenger, shadow), whether the window
+/// asked for ends on whole minutes or inside them.
 pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
     // Hours ahead (their partitions exist), on a whole hour.
     let hour = HourlyTally::hour_of(Utc::now()) + TimeDelta::hours(2);
@@ -163,12 +211,18 @@ pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
         record.response.verdict.model_version = version.to_owned();
         record
     };
+    let mut split = logged_at(at(1, 20), Source::Model, "challenger-model");
+    split.arm = Arm::Challenger;
+    let mut shadowed = logged_at(at(1, 30), Source::Cache, "contract-test");
+    shadowed.shadow = Some(Verdict::from_model(0.4, 0.25, "shadow-model"));
     let mut logged = entries(&[
         logged_at(at(0, 30), Source::Model, "contract-test"),
         logged_at(at(1, 10), Source::Cache, "contract-test"),
         logged_at(at(1, 50), Source::Model, "contract-test"),
         logged_at(at(5, 0), Source::Model, "contract-test"),
         logged_at(at(62, 0), Source::Model, "older-model"),
+        split,
+        shadowed,
     ]);
     // Logged before monitoring: counted by outcome and source only.
     logged[3].record.response.verdict.outcome = Outcome::Decline;
@@ -186,19 +240,10 @@ pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
         (at(-60, 0), at(0, 0)),
     ] {
         let window = MinuteWindow::covering(Window { since, until });
-        let scanned = HourlyTally::gather(
+        let scanned = scanned_tallies(
             logged
                 .iter()
-                .filter(|e| window.contains(e.record.created_at))
-                .map(|e| {
-                    let mut tally = Tally::default();
-                    tally.add(&e.cells);
-                    (
-                        e.record.created_at,
-                        e.record.response.verdict.model_version.clone(),
-                        tally,
-                    )
-                }),
+                .filter(|e| window.contains(e.record.created_at)),
         );
         assert_eq!(
             store.tally(window).await.unwrap(),
@@ -213,18 +258,133 @@ pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
         }))
         .await
         .unwrap();
-    let decisions: Vec<(u32, &str, u64)> = all
+    let decisions: Vec<(u32, &str, Role, u64)> = all
         .iter()
         .map(|part| {
             let minutes = (part.hour - hour).num_minutes() as u32;
             (
                 minutes,
                 part.model_version.as_str(),
+                part.role,
                 part.tally.count(0) + part.tally.count(1),
             )
         })
         .collect();
-    assert_eq!(decisions, [(0, "contract-test", 4), (60, "older-model", 1)]);
+    assert_eq!(
+        decisions,
+        [
+            (0, "challenger-model", Role::Challenger, 1),
+            (0, "contract-test", Role::Champion, 5),
+            (0, "shadow-model", Role::Shadow, 1),
+            (60, "older-model", Role::Champion, 1)
+        ]
+    );
+}
+
+fn routing_request(
+    champion: &str,
+    challenger: Option<(&str, Mode, f64)>,
+    reason: &str,
+) -> RoutingRequest {
+    RoutingRequest {
+        champion: champion.to_owned(),
+        challenger: challenger.map(|(version, mode, share)| Challenger {
+            version: version.to_owned(),
+            mode,
+            share,
+        }),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Everything a `RoutingStore` must do, on an empty one: generations from
+/// 1, each append only on the generation its maker saw, the history
+/// append-only and paged newest first, the newest change the routing.
+pub async fn routing_contract(store: Arc<dyn RoutingStore>) {
+    assert_eq!(store.newest().await.unwrap(), None, "no change yet");
+    let empty = store.changes(10, None).await.unwrap();
+    assert_eq!((empty.items.len(), empty.next), (0, None));
+
+    let first = store
+        .append(
+            0,
+            &routing_request("v1", Some(("v2", Mode::Shadow, 0.25)), "shadow v2"),
+            "3f2a9c1e",
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.generation, 1);
+    assert_eq!(first.by, "3f2a9c1e");
+    assert_eq!(
+        first.challenger,
+        Some(Challenger {
+            version: "v2".to_owned(),
+            mode: Mode::Shadow,
+            share: 0.25
+        })
+    );
+    assert_eq!(store.newest().await.unwrap(), Some(first.clone()));
+
+    // A maker who saw generation 0 is too late now, and changes nothing.
+    let stale = store
+        .append(0, &routing_request("v2", None, "promote"), "3f2a9c1e")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stale,
+            RoutingError::Stale {
+                expected: 0,
+                current: 1
+            }
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(store.newest().await.unwrap(), Some(first.clone()));
+
+    let second = store
+        .append(
+            1,
+            &routing_request("v2", Some(("v1", Mode::Split, 1.0)), "split"),
+            "anonymous",
+        )
+        .await
+        .unwrap();
+    let third = store
+        .append(2, &routing_request("v2", None, "promote v2"), "0badc0de")
+        .await
+        .unwrap();
+    assert_eq!((second.generation, third.generation), (2, 3));
+    assert!(first.changed_at <= second.changed_at && second.changed_at <= third.changed_at);
+    assert_eq!(store.newest().await.unwrap(), Some(third.clone()));
+
+    let all = store.changes(10, None).await.unwrap();
+    assert_eq!(
+        all.items,
+        vec![third.clone(), second.clone(), first.clone()]
+    );
+    assert_eq!(all.next, None);
+    let page = store.changes(2, None).await.unwrap();
+    assert_eq!(page.items, vec![third.clone(), second.clone()]);
+    assert_eq!(page.next, Some(2));
+    let rest = store.changes(2, page.next).await.unwrap();
+    assert_eq!((rest.items, rest.next), (vec![first.clone()], None));
+
+    // Two makers racing for the same generation: exactly one wins.
+    let request = routing_request("v1", None, "race");
+    let (left, right) = tokio::join!(
+        store.append(3, &request, "aaaaaaaa"),
+        store.append(3, &request, "bbbbbbbb")
+    );
+    assert_eq!(
+        [left.is_ok(), right.is_ok()]
+            .iter()
+            .filter(|won| **won)
+            .count(),
+        1,
+        "{left:?} {right:?}"
+    );
+    assert_eq!(store.newest().await.unwrap().unwrap().generation, 4);
 }
 
 fn ids(records: &[DecisionRecord]) -> Vec<DecisionId> {
@@ -322,6 +482,11 @@ mod memory {
     async fn the_memory_store_keeps_the_tally_contract() {
         tally_contract(Arc::new(MemoryDecisionStore::new())).await;
     }
+
+    #[tokio::test]
+    async fn the_memory_routing_store_keeps_the_routing_contract() {
+        routing_contract(Arc::new(::memory::MemoryRoutingStore::new())).await;
+    }
 }
 
 mod real_servers {
@@ -359,6 +524,12 @@ mod real_servers {
     async fn the_postgres_store_keeps_the_tally_contract() {
         let real = RealBackends::create().await;
         tally_contract(Arc::new(real.store().await)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_postgres_store_keeps_the_routing_contract() {
+        let real = RealBackends::create().await;
+        routing_contract(Arc::new(real.store().await)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

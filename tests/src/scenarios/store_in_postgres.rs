@@ -19,7 +19,7 @@ use crate::harness::answers::{expect_problem, header};
 use crate::harness::data::{example_application, example_with};
 use crate::harness::real_backends::{RealBackends, TestDatabase, admin_database_url};
 use crate::harness::{TestApp, TestBackends, eventually};
-use crate::scenarios::port_contracts::{entries, record};
+use crate::scenarios::port_contracts::{entries, record, scanned_tallies};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_refuses_to_change_or_remove_a_logged_decision() {
@@ -553,19 +553,6 @@ async fn a_writer_keeps_one_connection_and_replaces_it_when_it_breaks() {
     assert_eq!(after.len(), 1);
     assert_ne!(after, first, "a new connection replaced the broken one");
     let _ = admin.close().await;
-}
-
-/// The monitoring tallies of these entries, as a scan of them counts.
-fn scanned_tallies(logged: &[domain::StoreEntry]) -> Vec<domain::HourlyTally> {
-    domain::HourlyTally::gather(logged.iter().map(|entry| {
-        let mut tally = domain::Tally::default();
-        tally.add(&entry.cells);
-        (
-            entry.record.created_at,
-            entry.record.response.verdict.model_version.clone(),
-            tally,
-        )
-    }))
 }
 
 async fn deltas_left(url: &str) -> i64 {

@@ -94,6 +94,7 @@ async fn each_worker_makes_its_own_store_handle_on_its_thread_and_uses_it_only_t
         cache: None,
         store,
         scorer: Arc::new(built_in_scorer()),
+        routing: Arc::new(memory::MemoryRoutingStore::new()),
         names: BackendNames {
             cache: "none",
             store: "memory",
@@ -105,6 +106,7 @@ async fn each_worker_makes_its_own_store_handle_on_its_thread_and_uses_it_only_t
         adapters,
         ServeOptions::default(),
     )
+    .await
     .unwrap();
     let url = format!("http://{}/v1/decisions", server.addr());
     let handle = server.handle();
