@@ -5,22 +5,28 @@
 //! benchmark (`scripts/bench-monitoring`).
 //!
 //! Each row is one of the 1,000 training applications with the built-in
-//! model's verdict, logged and tallied exactly as the service does it
-//! (through `PostgresDecisionStore::append`); a third are cache hits. Built
-//! only with `--features bench`.
+//! model's verdict and, beside it, the shipped scorecard's in the shadow,
+//! logged and tallied exactly as the service does it (through
+//! `PostgresDecisionStore::append`); a third are cache hits. Built only
+//! with `--features bench`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
 use domain::{
-    Application, CanonicalRequest, Decision, DecisionId, DecisionRecord, DecisionStore, Scorer,
-    Source, StoreEntry, Verdict,
+    Application, Arm, CanonicalRequest, Decision, DecisionId, DecisionRecord, DecisionStore,
+    Scorer, Source, StoreEntry, Verdict,
 };
 use onnx_scorer::OnnxScorer;
 use postgres_store::{PostgresDecisionStore, PostgresStoreSettings};
 
 const CHUNK: usize = 2_000;
+/// The challenger every row is shadowed by.
+const SCORECARD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../model/versions/german-credit-scorecard-2026.12.0.onnx"
+);
 const CONCURRENT_APPENDS: usize = 4;
 
 #[tokio::main]
@@ -47,12 +53,19 @@ async fn main() {
                 .expect("a training application is valid")
         })
         .collect();
-    let verdicts: Vec<Verdict> = scorer
-        .score(&applications)
-        .expect("the model scores")
-        .into_iter()
-        .map(|probability| Verdict::from_model(probability, model.threshold, &model.version))
-        .collect();
+    let verdicts_of = |scorer: &OnnxScorer| -> Vec<Verdict> {
+        let model = scorer.model();
+        scorer
+            .score(&applications.iter().collect::<Vec<_>>())
+            .expect("the model scores")
+            .into_iter()
+            .map(|probability| Verdict::from_model(probability, model.threshold, &model.version))
+            .collect()
+    };
+    let verdicts = verdicts_of(&scorer);
+    let challenger =
+        OnnxScorer::from_path(std::path::Path::new(SCORECARD)).expect("the scorecard loads");
+    let shadows = verdicts_of(&challenger);
 
     let mut settings = PostgresStoreSettings::new(url.clone());
     settings.group.max_group_rows = 10_000;
@@ -66,6 +79,7 @@ async fn main() {
     let entry = |i: usize| {
         let application = &applications[i % applications.len()];
         let verdict = verdicts[i % applications.len()].clone();
+        let shadow = shadows[i % applications.len()].clone();
         let source = if i.is_multiple_of(3) {
             Source::Cache
         } else {
@@ -79,6 +93,13 @@ async fn main() {
                 verdict.outcome,
                 source,
             ),
+            shadow_cells: Some(challenger.model().baseline.shadow_cells(
+                application,
+                shadow.probability_of_default,
+                shadow.outcome,
+                source,
+                verdict.outcome,
+            )),
             record: DecisionRecord {
                 decision_id,
                 created_at: end - step * (rows - i) as i32,
@@ -88,6 +109,8 @@ async fn main() {
                     decision_id,
                     verdict,
                 },
+                arm: Arm::Champion,
+                shadow: Some(shadow),
             },
         }
     };

@@ -222,7 +222,14 @@ fn arm_rates_chart(out: &mut String, report: &MonitoringReport, challenger: Role
             );
         }
     }
-    out.push_str("</svg>");
+    let _ = write!(
+        out,
+        "<text x=\"0\" y=\"{0}\">{1}</text><text x=\"{2}\" y=\"{0}\" text-anchor=\"end\">{3}</text></svg>",
+        CHART_HEIGHT + 15.0,
+        time(first),
+        CHART_WIDTH,
+        time(window.until)
+    );
 }
 
 fn psi_text(drift: &Drift) -> String {

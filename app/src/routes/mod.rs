@@ -40,7 +40,7 @@ pub fn configure_public(config: &mut web::ServiceConfig, operator_pages_elsewher
             [get().to(decisions::get_one)],
         ))
         .service(resource("/model", "GET", [get().to(model::card)]))
-        .service(resource("/models", "GET", [get().to(models::list)]))
+        .service(resource("/models", "GET", [get().to(models::list_models)]))
         .service(resource(
             "/models/routing",
             "PUT",
@@ -49,23 +49,23 @@ pub fn configure_public(config: &mut web::ServiceConfig, operator_pages_elsewher
         .service(resource(
             "/models/reload",
             "POST",
-            [post().to(models::reload)],
+            [post().to(models::reload_models)],
         ))
         .service(resource(
             "/models/changes",
             "GET",
-            [get().to(models::changes)],
+            [get().to(models::routing_changes)],
         ))
         .service(resource(
             "/models/comparison",
             "GET",
-            [get().to(models::comparison)],
+            [get().to(models::compare_models)],
         ))
         // After the fixed paths: a version id is any segment.
         .service(resource(
             "/models/{version}",
             "GET",
-            [get().to(models::card)],
+            [get().to(models::version_card)],
         ))
         .service(resource(
             "/monitoring",

@@ -88,7 +88,7 @@ fn models_answer(models: &Models) -> HttpResponse {
         KeyProblems,
     )
 )]
-pub async fn list(models: web::Data<Models>) -> HttpResponse {
+pub async fn list_models(models: web::Data<Models>) -> HttpResponse {
     models_answer(&models)
 }
 
@@ -102,7 +102,7 @@ pub async fn list(models: web::Data<Models>) -> HttpResponse {
         VersionProblems,
     )
 )]
-pub async fn card(
+pub async fn version_card(
     version: web::Path<String>,
     models: web::Data<Models>,
 ) -> Result<HttpResponse, Problem> {
@@ -136,11 +136,13 @@ pub async fn set_routing(
     models: web::Data<Models>,
 ) -> Result<HttpResponse, Problem> {
     let by = auth::admin(&request)?;
-    let expected = expected_generation(&request)?;
     let body = body::read_object(&request, payload, SINGLE_LIMIT).await?;
     let versions = models.versions();
     let asked = RoutingRequest::parse(&body, &|id| versions.contains(id))
         .map_err(Problem::invalid_routing)?;
+    // After the body's checks: a bad body is a 4xx of its own whatever the
+    // precondition says.
+    let expected = expected_generation(&request)?;
     let change = models.change(expected, &asked, &by).await?;
     tracing::info!(
         generation = change.generation,
@@ -190,7 +192,7 @@ fn expected_generation(request: &HttpRequest) -> Result<Option<u64>, Problem> {
         AdminProblems,
     )
 )]
-pub async fn reload(
+pub async fn reload_models(
     request: HttpRequest,
     models: web::Data<Models>,
 ) -> Result<HttpResponse, Problem> {
@@ -213,7 +215,7 @@ pub async fn reload(
         PageProblems,
     )
 )]
-pub async fn changes(
+pub async fn routing_changes(
     request: HttpRequest,
     models: web::Data<Models>,
 ) -> Result<HttpResponse, Problem> {
@@ -269,7 +271,7 @@ pub async fn changes(
         MonitoringProblems,
     )
 )]
-pub async fn comparison(
+pub async fn compare_models(
     request: HttpRequest,
     flow: web::Data<DecisionFlow>,
     models: web::Data<Models>,
