@@ -4,25 +4,24 @@
 //! schemas of [`crate::http::schemas`]; no handler depends on this module (the
 //! server hands the finished document to the `/openapi.json` route).
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 use crate::http::schemas::*;
 use crate::routes::{decisions, docs, health, metrics, model, models, monitoring};
 
-/// Declares the bearer-key scheme (used when `CREDIT_DECISIONS_API_KEYS` is set).
-struct BearerKeys;
+/// The operations that need an admin key when keys are configured.
+const ADMIN_OPERATIONS: [&str; 2] = ["setRouting", "reloadModels"];
 
-impl Modify for BearerKeys {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
+/// Which keys the service is configured with: the served document says
+/// what a client must send.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keys {
+    /// API or admin keys are configured: `/v1` needs a key.
+    pub required: bool,
 }
 
 #[derive(OpenApi)]
@@ -31,8 +30,9 @@ impl Modify for BearerKeys {
         title = "credit-decisions",
         description = "Loan applications in, approve/decline decisions out, every decision logged. \
                        `/v1/*` needs `Authorization: Bearer <key>` when the service is configured with API keys.",
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
+    servers((url = "/", description = "This service")),
     paths(
         decisions::decide,
         decisions::decide_batch,
@@ -53,11 +53,11 @@ impl Modify for BearerKeys {
         docs::openapi_json,
         docs::page,
     ),
-    components(schemas(ApplicationSchema, DecisionDoc, ReasonDoc, DecisionRecordDoc, DecisionPageDoc,
+    components(schemas(ApplicationSchema, LoggedApplicationSchema, FieldSchema, DecisionDoc, ReasonDoc,
+        DecisionRecordDoc, DecisionPageDoc, ModelCardDoc, LivenessDoc, ReadinessDoc,
         BatchRequestDoc, BatchResponseDoc, ProblemDoc, FieldErrorDoc, MonitoringReportDoc, ModelsDoc,
         RoutingDoc, ChallengerDoc, VersionDoc, RefusedDoc, RoutingRequestDoc, ChangeDoc, ChangePageDoc,
         ComparisonDoc)),
-    modifiers(&BearerKeys),
     tags(
         (name = "decisions", description = "Decide applications and read the decision store."),
         (name = "model", description = "The serving model, and the population it meets."),
@@ -67,9 +67,16 @@ impl Modify for BearerKeys {
 )]
 struct ApiDoc;
 
-/// The document, with the example application on the request bodies.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The document as served with `keys`: the example application on the
+/// request bodies, the enums of the categorical fields, and each
+/// operation's security.
+pub fn document(keys: Keys) -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
+    let components = document.components.get_or_insert_with(Default::default);
+    for (name, schema) in enum_schemas() {
+        components.schemas.insert(name, schema);
+    }
+    secure(&mut document, keys);
     let example = example_application();
     for (path, body) in [
         ("/v1/decisions", example.clone()),
@@ -105,9 +112,51 @@ pub fn document() -> utoipa::openapi::OpenApi {
     document
 }
 
+/// Each operation's security: none for the public operations (health,
+/// metrics, the pages, this document); with keys configured, a bearer key
+/// for `/v1` and an admin key for the admin operations; none at all
+/// without keys, so that generated clients need no credentials.
+fn secure(document: &mut utoipa::openapi::OpenApi, keys: Keys) {
+    let requirement = |scheme: &str| vec![SecurityRequirement::new(scheme, Vec::<String>::new())];
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations: [&mut Option<Operation>; 4] =
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            let admin = operation
+                .operation_id
+                .as_deref()
+                .is_some_and(|id| ADMIN_OPERATIONS.contains(&id));
+            operation.security = Some(match (keys.required && path.starts_with("/v1"), admin) {
+                (false, _) => Vec::new(),
+                (true, false) => requirement("api_key"),
+                (true, true) => requirement("admin_key"),
+            });
+        }
+    }
+    if keys.required {
+        let components = document.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(description))
+                    .build(),
+            )
+        };
+        components.add_security_scheme(
+            "api_key",
+            bearer("A key of CREDIT_DECISIONS_API_KEYS or CREDIT_DECISIONS_ADMIN_KEYS"),
+        );
+        components.add_security_scheme(
+            "admin_key",
+            bearer("A key of CREDIT_DECISIONS_ADMIN_KEYS"),
+        );
+    }
+}
+
 /// The document as the JSON `/openapi.json` serves.
-pub fn document_json() -> String {
-    document()
+pub fn document_json(keys: Keys) -> String {
+    document(keys)
         .to_pretty_json()
         .expect("the OpenAPI document serializes")
 }

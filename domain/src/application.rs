@@ -15,6 +15,11 @@ pub struct FieldError {
     /// The field's path: `age_years`, or `applications[3].age_years` in a batch.
     pub field: String,
     pub message: String,
+    /// In a batch, the position of the application the error is about (3
+    /// for `applications[3].age_years`), so that a client need not parse
+    /// the path; absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
 }
 
 impl FieldError {
@@ -22,14 +27,26 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            index: None,
         }
     }
 
-    /// The same error, nested under `prefix` (`applications[3]`).
-    pub fn under(self, prefix: &str) -> Self {
+    /// An error about the batch's application at `index` as a whole.
+    pub fn of_item(index: usize, message: impl Into<String>) -> Self {
         Self {
-            field: format!("{prefix}.{}", self.field),
+            field: format!("applications[{index}]"),
+            message: message.into(),
+            index: Some(index),
+        }
+    }
+
+    /// The same error, about a field of the batch's application at `index`
+    /// (`applications[3].age_years`).
+    pub fn in_item(self, index: usize) -> Self {
+        Self {
+            field: format!("applications[{index}].{}", self.field),
             message: self.message,
+            index: Some(index),
         }
     }
 }
@@ -281,10 +298,13 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn nested_errors_carry_their_prefix() {
-        let error =
-            FieldError::new("age_years", "must be between 18 and 120").under("applications[3]");
+    fn an_error_in_a_batch_names_its_item_by_path_and_by_index() {
+        let error = FieldError::new("age_years", "must be between 18 and 120").in_item(3);
         assert_eq!(error.field, "applications[3].age_years");
+        assert_eq!(error.index, Some(3));
+        let whole = FieldError::of_item(7, "must be an object");
+        assert_eq!((whole.field.as_str(), whole.index), ("applications[7]", Some(7)));
+        assert_eq!(FieldError::new("age_years", "x").index, None);
     }
 
     #[test]

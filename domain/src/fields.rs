@@ -13,9 +13,12 @@ use serde_json::Value;
 /// What kind of value a field holds, with its allowed values or bounds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FieldKind {
-    /// One of `values` (wire names, in model-code order).
+    /// One of `values` (wire names, in model-code order); `names` are the
+    /// values' names in code (`From0To200` for `0_to_200`), in the same
+    /// order, for clients that cannot name a value starting with a digit.
     Categorical {
         values: &'static [&'static str],
+        names: &'static [&'static str],
     },
     /// A JSON integer in `min..=max`.
     Integer {
@@ -111,7 +114,10 @@ macro_rules! categorical {
         }
 
         impl Field for $name {
-            const KIND: FieldKind = FieldKind::Categorical { values: Self::WIRE };
+            const KIND: FieldKind = FieldKind::Categorical {
+                values: Self::WIRE,
+                names: &[$(stringify!($variant)),+],
+            };
 
             fn from_json(value: &Value) -> Result<Self, String> {
                 match value {

@@ -12,7 +12,7 @@ use crate::fields::FieldKind;
 /// A value the field accepts.
 pub fn valid_value(field: FieldSpec) -> BoxedStrategy<Value> {
     match field.kind {
-        FieldKind::Categorical { values } => proptest::sample::select(values)
+        FieldKind::Categorical { values, .. } => proptest::sample::select(values)
             .prop_map(|value| json!(value))
             .boxed(),
         FieldKind::Integer { min, max } => (min..=max).prop_map(|n| json!(n)).boxed(),
@@ -36,7 +36,7 @@ pub fn invalid_value(field: FieldSpec) -> BoxedStrategy<Value> {
         Just(json!({"nested": 1})),
     ];
     match field.kind {
-        FieldKind::Categorical { values } => prop_oneof![
+        FieldKind::Categorical { values, .. } => prop_oneof![
             wrong_type,
             any::<i32>().prop_map(|n| json!(n)),
             "[a-z_]{0,12}"

@@ -34,7 +34,7 @@ pub fn expected_features() -> Vec<ExpectedFeature> {
             name: field.name,
             kind: field.kind.name(),
             codes: match field.kind {
-                FieldKind::Categorical { values } => (0u8..)
+                FieldKind::Categorical { values, .. } => (0u8..)
                     .zip(values)
                     .map(|(code, value)| (json!(value), code))
                     .collect(),

@@ -34,9 +34,8 @@ fn cache_status(status: CacheStatus) -> &'static str {
 /// Validates it, serves a cached verdict or scores it with the model, logs
 /// the decision and only then answers.
 #[utoipa::path(
-    post, path = "/v1/decisions", tag = "decisions",
+    post, path = "/v1/decisions", operation_id = "decideApplication", tag = "decisions",
     request_body(content = ApplicationSchema, content_type = "application/json"),
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "The decision, logged", body = DecisionDoc,
             headers(("Cache-Status" = String, description = "RFC 9211: `credit-decisions; hit`, `credit-decisions; fwd=miss`, or `credit-decisions; fwd=uri-miss` with the cache off"))),
@@ -76,9 +75,8 @@ struct BatchDecisions {
 /// paths); one cache read, one model run over the misses, one cache write and
 /// one log transaction; decisions in input order, each with its own id.
 #[utoipa::path(
-    post, path = "/v1/decisions/batch", tag = "decisions",
+    post, path = "/v1/decisions/batch", operation_id = "decideBatch", tag = "decisions",
     request_body(content = BatchRequestDoc, content_type = "application/json"),
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "The decisions, logged, in input order", body = BatchResponseDoc),
         DecideProblems,
@@ -146,14 +144,13 @@ fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, FieldEr
     };
     let mut applications = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let path = format!("applications[{i}]");
         match item {
             Value::Object(object) => match Application::from_json(object) {
                 Ok(application) => applications.push(application),
-                Err(failed) => errors.extend(failed.into_iter().map(|e| e.under(&path))),
+                Err(failed) => errors.extend(failed.into_iter().map(|e| e.in_item(i))),
             },
-            other => errors.push(FieldError::new(
-                path,
+            other => errors.push(FieldError::of_item(
+                i,
                 format!("must be an object, not a {}", json_kind(other)),
             )),
         }
@@ -168,9 +165,8 @@ fn parse_batch(mut body: Map<String, Value>) -> Result<Vec<Application>, FieldEr
 
 /// One logged decision.
 #[utoipa::path(
-    get, path = "/v1/decisions/{decision_id}", tag = "decisions",
-    params(("decision_id" = String, Path, description = "The decision's id (a UUID)")),
-    security((), ("api_key" = [])),
+    get, path = "/v1/decisions/{decision_id}", operation_id = "getDecision", tag = "decisions",
+    params(("decision_id" = uuid::Uuid, Path, description = "The decision's id (a UUID)")),
     responses(
         (status = 200, description = "The decision as logged", body = DecisionRecordDoc),
         RecordProblems,
@@ -189,12 +185,11 @@ pub async fn get_one(
 
 /// Logged decisions, newest first.
 #[utoipa::path(
-    get, path = "/v1/decisions", tag = "decisions",
+    get, path = "/v1/decisions", operation_id = "listDecisions", tag = "decisions",
     params(
         ("limit" = Option<u16>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 – 1000 (default 50)"),
         ("before" = Option<uuid::Uuid>, Query, description = "Cursor: the `next` of the previous page (a decision_id)"),
     ),
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "A page of the decision store", body = DecisionPageDoc),
         PageProblems,
@@ -261,10 +256,19 @@ mod tests {
         assert_eq!(
             errors.listed,
             vec![
-                FieldError::new("applications[1].age_years", "must be between 18 and 120"),
-                FieldError::new("applications[2]", "must be an object, not a number"),
+                FieldError::new("age_years", "must be between 18 and 120").in_item(1),
+                FieldError::of_item(2, "must be an object, not a number"),
                 FieldError::new("extra", "is not a known field"),
             ]
+        );
+        assert_eq!(errors.listed[0].field, "applications[1].age_years");
+        assert_eq!(
+            serde_json::to_value(&errors.listed[1]).unwrap(),
+            json!({"field": "applications[2]", "message": "must be an object, not a number", "index": 2})
+        );
+        assert_eq!(
+            serde_json::to_value(&errors.listed[2]).unwrap(),
+            json!({"field": "extra", "message": "is not a known field"})
         );
     }
 

@@ -16,8 +16,8 @@ const SWAGGER_UI_CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui
 pub struct OpenApiJson(pub String);
 
 /// The OpenAPI 3.1 document of this service.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", body = crate::http::schemas::ObjectDoc)))]
+#[utoipa::path(get, path = "/openapi.json", operation_id = "getOpenApiDocument", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", body = crate::http::schemas::OpenApiDocumentDoc)))]
 pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
@@ -25,7 +25,7 @@ pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
 }
 
 /// The API documentation page (Swagger UI), where requests can be tried.
-#[utoipa::path(get, path = "/docs", tag = "operations",
+#[utoipa::path(get, path = "/docs", operation_id = "getDocsPage", tag = "operations",
     responses((status = 200, description = "An HTML page", body = String, content_type = "text/html")))]
 pub async fn page() -> HttpResponse {
     HttpResponse::Ok()

@@ -21,18 +21,19 @@ pub struct BackendNames {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/health/live", tag = "operations",
-    responses((status = 200, description = "Up", body = crate::http::schemas::ObjectDoc)))]
+#[utoipa::path(get, path = "/health/live", operation_id = "getLiveness", tag = "operations",
+    responses((status = 200, description = "Up", body = crate::http::schemas::LivenessDoc)))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "up"}))
 }
 
 /// Ready to decide: the model loaded and the decision store reachable. The
 /// cache is reported but not required.
-#[utoipa::path(get, path = "/health/ready", tag = "operations",
+#[utoipa::path(get, path = "/health/ready", operation_id = "getReadiness", tag = "operations",
     responses(
-        (status = 200, description = "Ready; the status of each component", body = crate::http::schemas::ObjectDoc),
-        (status = 503, description = "Not ready; the status of each component", body = crate::http::schemas::ObjectDoc),
+        (status = 200, description = "Ready; the status of each component", body = crate::http::schemas::ReadinessDoc),
+        (status = 503, description = "Not ready; the status of each component", body = crate::http::schemas::ReadinessDoc,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
     ))]
 pub async fn ready(
     flow: web::Data<DecisionFlow>,

@@ -10,7 +10,7 @@ use crate::models::Models;
 
 /// Prometheus metrics, with the champion's PSI of the last 24 hours
 /// measured at each scrape (from the log's tallies: a few milliseconds).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn render(
     metrics: web::Data<Metrics>,

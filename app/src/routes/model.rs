@@ -2,16 +2,15 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::http::schemas::{KeyProblems, ObjectDoc};
+use crate::http::schemas::{KeyProblems, ModelCardDoc};
 use crate::models::Models;
 
 /// The champion's card: version, threshold, features and their encodings,
 /// training data and metrics.
 #[utoipa::path(
-    get, path = "/v1/model", tag = "model",
-    security((), ("api_key" = [])),
+    get, path = "/v1/model", operation_id = "getModelCard", tag = "model",
     responses(
-        (status = 200, description = "The model card", body = ObjectDoc),
+        (status = 200, description = "The model card", body = ModelCardDoc),
         KeyProblems,
     )
 )]

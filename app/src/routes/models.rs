@@ -14,7 +14,7 @@ use crate::http::problem::Problem;
 use crate::http::reports::Reports;
 use crate::http::schemas::{
     AdminProblems, ChangePageDoc, ComparisonDoc, KeyProblems, ModelsDoc, MonitoringProblems,
-    ObjectDoc, PageProblems, RoutingProblems, RoutingRequestDoc, VersionProblems,
+    ModelCardDoc, PageProblems, RoutingProblems, RoutingRequestDoc, VersionProblems,
 };
 use crate::models::{Models, Origin};
 
@@ -80,8 +80,7 @@ fn models_answer(models: &Models) -> HttpResponse {
 /// The `ETag` is the routing's generation, for `If-Match` on
 /// `PUT /v1/models/routing`.
 #[utoipa::path(
-    get, path = "/v1/models", tag = "models",
-    security((), ("api_key" = [])),
+    get, path = "/v1/models", operation_id = "listModels", tag = "models",
     responses(
         (status = 200, description = "The routing and the versions", body = ModelsDoc,
             headers(("ETag" = String, description = "The routing's generation, quoted"))),
@@ -94,11 +93,10 @@ pub async fn list_models(models: web::Data<Models>) -> HttpResponse {
 
 /// One available version's card.
 #[utoipa::path(
-    get, path = "/v1/models/{version}", tag = "models",
+    get, path = "/v1/models/{version}", operation_id = "getModelVersion", tag = "models",
     params(("version" = String, Path, description = "A version id, as `GET /v1/models` lists it")),
-    security((), ("api_key" = [])),
     responses(
-        (status = 200, description = "The version's model card", body = ObjectDoc),
+        (status = 200, description = "The version's model card", body = ModelCardDoc),
         VersionProblems,
     )
 )]
@@ -121,10 +119,9 @@ pub async fn version_card(
 /// generation G (412 otherwise). Every replica on the same database serves
 /// under it within 2 seconds.
 #[utoipa::path(
-    put, path = "/v1/models/routing", tag = "models",
+    put, path = "/v1/models/routing", operation_id = "setRouting", tag = "models",
     request_body(content = RoutingRequestDoc, content_type = "application/json"),
     params(("If-Match" = Option<String>, Header, description = "The generation the change was decided on, quoted: `\"7\"`")),
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "The routing, changed", body = ModelsDoc),
         RoutingProblems,
@@ -185,8 +182,7 @@ fn expected_generation(request: &HttpRequest) -> Result<Option<u64>, Problem> {
 /// Every valid model is loaded and checked, on a thread of its own: no
 /// request waits for it. A version in use stays until the routing leaves it.
 #[utoipa::path(
-    post, path = "/v1/models/reload", tag = "models",
-    security((), ("api_key" = [])),
+    post, path = "/v1/models/reload", operation_id = "reloadModels", tag = "models",
     responses(
         (status = 200, description = "The routing and the versions after the scan", body = ModelsDoc),
         AdminProblems,
@@ -204,12 +200,11 @@ pub async fn reload_models(
 
 /// The routing's history, newest first.
 #[utoipa::path(
-    get, path = "/v1/models/changes", tag = "models",
+    get, path = "/v1/models/changes", operation_id = "listRoutingChanges", tag = "models",
     params(
         ("limit" = Option<u16>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 – 1000 (default 50)"),
         ("before" = Option<u64>, Query, minimum = 1, description = "Cursor: the `next` of the previous page (a generation)"),
     ),
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "A page of the routing's changes", body = ChangePageDoc),
         PageProblems,
@@ -260,12 +255,11 @@ pub async fn routing_changes(
 /// champion declined, and the reverse) and the agreement. From the same
 /// tallies as the monitoring report, never a scan of the log.
 #[utoipa::path(
-    get, path = "/v1/models/comparison", tag = "models",
+    get, path = "/v1/models/comparison", operation_id = "compareModels", tag = "models",
     params(
         ("since" = Option<String>, Query, format = DateTime, description = "Start of the window, RFC 3339 (default: 24 hours before `until`)"),
         ("until" = Option<String>, Query, format = DateTime, description = "End of the window, RFC 3339, excluded (default: now)"),
     ),
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "The comparison of the window", body = ComparisonDoc),
         MonitoringProblems,

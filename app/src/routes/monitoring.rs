@@ -21,13 +21,12 @@ use crate::models::{Models, Version};
 /// default; any available version's with `model_version` (decided by it, or
 /// scored in its shadow), against its own baseline.
 #[utoipa::path(
-    get, path = "/v1/monitoring", tag = "model",
+    get, path = "/v1/monitoring", operation_id = "getMonitoringReport", tag = "model",
     params(
         ("since" = Option<String>, Query, format = DateTime, description = "Start of the window, RFC 3339 (default: 24 hours before `until`)"),
         ("until" = Option<String>, Query, format = DateTime, description = "End of the window, RFC 3339, excluded (default: now)"),
         ("model_version" = Option<String>, Query, description = "The version to report (default: the champion)"),
     ),
-    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "The monitoring report of the window", body = MonitoringReportDoc),
         MonitoringProblems,
@@ -55,7 +54,7 @@ pub async fn monitoring_report(
 /// Drawn on the server as HTML and SVG; it loads nothing from elsewhere and
 /// runs no script. Takes the same `since` and `until` as `/v1/monitoring`.
 #[utoipa::path(
-    get, path = "/monitoring", tag = "model",
+    get, path = "/monitoring", operation_id = "getMonitoringDashboard", tag = "model",
     params(
         ("since" = Option<String>, Query, format = DateTime, description = "Start of the window, RFC 3339"),
         ("until" = Option<String>, Query, format = DateTime, description = "End of the window, RFC 3339"),

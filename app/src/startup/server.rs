@@ -192,7 +192,9 @@ impl Server {
                 options.api_keys.as_deref(),
                 options.admin_keys.as_deref(),
             )),
-            document: web::Data::new(OpenApiJson(openapi::document_json())),
+            document: web::Data::new(OpenApiJson(openapi::document_json(openapi::Keys {
+                required: options.api_keys.is_some() || options.admin_keys.is_some(),
+            }))),
             body_timeout: web::Data::new(BodyTimeout(options.body_timeout)),
             large_bodies: web::Data::new(LargeBodies::default()),
             reports: web::Data::new(Reports::default()),

@@ -124,7 +124,7 @@ impl Baseline {
         }
         for ((name, bins), field) in features.iter().zip(Application::FIELDS) {
             let values: Vec<&str> = match field.kind {
-                FieldKind::Categorical { values } => values.to_vec(),
+                FieldKind::Categorical { values, .. } => values.to_vec(),
                 FieldKind::Boolean => vec!["false", "true"],
                 FieldKind::Integer { .. } | FieldKind::Number { .. } => {
                     if bins.edges.is_empty() && bins.len() != 1 {

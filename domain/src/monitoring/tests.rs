@@ -22,7 +22,7 @@ pub(crate) fn test_baseline() -> Baseline {
         .iter()
         .map(|field| {
             let bins = match field.kind {
-                FieldKind::Categorical { values } => {
+                FieldKind::Categorical { values, .. } => {
                     let even = vec![1.0 / values.len() as f64; values.len()];
                     Bins::categorical(shares(values, &even))
                 }
