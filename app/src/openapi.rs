@@ -4,11 +4,11 @@
 //! schemas of [`crate::http::schemas`]; no handler depends on this module (the
 //! server hands the finished document to the `/openapi.json` route).
 
+use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr};
-use utoipa::OpenApi;
 
 use crate::http::schemas::*;
 use crate::routes::{decisions, docs, health, metrics, model, models, monitoring};
@@ -119,8 +119,12 @@ pub fn document(keys: Keys) -> utoipa::openapi::OpenApi {
 fn secure(document: &mut utoipa::openapi::OpenApi, keys: Keys) {
     let requirement = |scheme: &str| vec![SecurityRequirement::new(scheme, Vec::<String>::new())];
     for (path, item) in document.paths.paths.iter_mut() {
-        let operations: [&mut Option<Operation>; 4] =
-            [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
+        let operations: [&mut Option<Operation>; 4] = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+        ];
         for operation in operations.into_iter().flatten() {
             let admin = operation
                 .operation_id
@@ -147,10 +151,7 @@ fn secure(document: &mut utoipa::openapi::OpenApi, keys: Keys) {
             "api_key",
             bearer("A key of CREDIT_DECISIONS_API_KEYS or CREDIT_DECISIONS_ADMIN_KEYS"),
         );
-        components.add_security_scheme(
-            "admin_key",
-            bearer("A key of CREDIT_DECISIONS_ADMIN_KEYS"),
-        );
+        components.add_security_scheme("admin_key", bearer("A key of CREDIT_DECISIONS_ADMIN_KEYS"));
     }
 }
 

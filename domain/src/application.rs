@@ -303,7 +303,10 @@ pub(crate) mod tests {
         assert_eq!(error.field, "applications[3].age_years");
         assert_eq!(error.index, Some(3));
         let whole = FieldError::of_item(7, "must be an object");
-        assert_eq!((whole.field.as_str(), whole.index), ("applications[7]", Some(7)));
+        assert_eq!(
+            (whole.field.as_str(), whole.index),
+            ("applications[7]", Some(7))
+        );
         assert_eq!(FieldError::new("age_years", "x").index, None);
     }
 

@@ -13,8 +13,8 @@ use crate::http::limits::{LIMIT_DEFAULT, LIMIT_MAX, SINGLE_LIMIT};
 use crate::http::problem::Problem;
 use crate::http::reports::Reports;
 use crate::http::schemas::{
-    AdminProblems, ChangePageDoc, ComparisonDoc, KeyProblems, ModelsDoc, MonitoringProblems,
-    ModelCardDoc, PageProblems, RoutingProblems, RoutingRequestDoc, VersionProblems,
+    AdminProblems, ChangePageDoc, ComparisonDoc, KeyProblems, ModelCardDoc, ModelsDoc,
+    MonitoringProblems, PageProblems, RoutingProblems, RoutingRequestDoc, VersionProblems,
 };
 use crate::models::{Models, Origin};
 

@@ -116,8 +116,8 @@ mod memory_only {
         assert_eq!(
             problem["errors"],
             json!([
-                {"field": "applications[1].age_years", "message": "must be between 18 and 120"},
-                {"field": "applications[2].housing", "message": "is required"},
+                {"field": "applications[1].age_years", "message": "must be between 18 and 120", "index": 1},
+                {"field": "applications[2].housing", "message": "is required", "index": 2},
             ])
         );
         app.assert_nothing_reached_the_ports();

@@ -82,12 +82,24 @@ async fn every_endpoint_of_the_contract_is_described() {
     );
     assert_eq!(
         schemas["Savings"]["enum"],
-        serde_json::json!(["below_100", "100_to_500", "500_to_1000", "1000_or_more", "unknown"])
+        serde_json::json!([
+            "below_100",
+            "100_to_500",
+            "500_to_1000",
+            "1000_or_more",
+            "unknown"
+        ])
     );
     // Readable names for values a language cannot name (`100_to_500`).
     assert_eq!(
         schemas["Savings"]["x-enum-varnames"],
-        serde_json::json!(["BELOW_100", "FROM_100_TO_500", "FROM_500_TO_1000", "FROM_1000_OR_MORE", "UNKNOWN"])
+        serde_json::json!([
+            "BELOW_100",
+            "FROM_100_TO_500",
+            "FROM_500_TO_1000",
+            "FROM_1000_OR_MORE",
+            "UNKNOWN"
+        ])
     );
 }
 
@@ -108,22 +120,39 @@ async fn everything_served_is_typed_and_named_as_a_client_would_have_it() {
     let document = document(&app).await;
     let schemas = document["components"]["schemas"].as_object().unwrap();
     // No schema named after a language's built-in.
-    for builtin in ["Object", "String", "Number", "Boolean", "Array", "Error", "Date", "Map", "Set"] {
+    for builtin in [
+        "Object", "String", "Number", "Boolean", "Array", "Error", "Date", "Map", "Set",
+    ] {
         assert!(!schemas.contains_key(builtin), "a schema named {builtin}");
     }
-    assert_eq!(document["servers"], serde_json::json!([{"url": "/", "description": "This service"}]));
+    assert_eq!(
+        document["servers"],
+        serde_json::json!([{"url": "/", "description": "This service"}])
+    );
     assert_eq!(document["info"]["license"]["identifier"], "Apache-2.0");
     let mut ids = Vec::new();
     for (path, method, operation) in operations(&document) {
         let id = operation["operationId"].as_str().unwrap().to_owned();
-        assert!(id.chars().next().unwrap().is_ascii_lowercase() && !id.contains('_'), "{id}");
+        assert!(
+            id.chars().next().unwrap().is_ascii_lowercase() && !id.contains('_'),
+            "{id}"
+        );
         ids.push(id);
         // Every answer with a body says what the body is.
         for (status, response) in operation["responses"].as_object().unwrap() {
-            let content = response["content"].as_object().unwrap_or_else(|| panic!("{method} {path} {status}"));
+            let content = response["content"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{method} {path} {status}"));
             for (media, body) in content {
-                assert!(body["schema"].is_object(), "{method} {path} {status} {media}");
-                assert_ne!(body["schema"], serde_json::json!({}), "{method} {path} {status} {media}");
+                assert!(
+                    body["schema"].is_object(),
+                    "{method} {path} {status} {media}"
+                );
+                assert_ne!(
+                    body["schema"],
+                    serde_json::json!({}),
+                    "{method} {path} {status} {media}"
+                );
             }
         }
     }
@@ -131,7 +160,9 @@ async fn everything_served_is_typed_and_named_as_a_client_would_have_it() {
     let count = ids.len();
     ids.dedup();
     assert_eq!(ids.len(), count, "operation ids are unique");
-    assert!(ids.contains(&"decideApplication".to_owned()) && ids.contains(&"listDecisions".to_owned()));
+    assert!(
+        ids.contains(&"decideApplication".to_owned()) && ids.contains(&"listDecisions".to_owned())
+    );
     // Members always sent are required, even those that may be null.
     for (schema, member) in [
         ("Drift", "psi"),
@@ -142,17 +173,30 @@ async fn everything_served_is_typed_and_named_as_a_client_would_have_it() {
         ("Routing", "challenger"),
     ] {
         let required = schemas[schema]["required"].as_array().unwrap();
-        assert!(required.contains(&serde_json::json!(member)), "{schema}.{member}");
+        assert!(
+            required.contains(&serde_json::json!(member)),
+            "{schema}.{member}"
+        );
     }
     // Sent only with a 422, never null.
-    assert!(!schemas["Problem"]["required"].as_array().unwrap().contains(&serde_json::json!("errors")));
+    assert!(
+        !schemas["Problem"]["required"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("errors"))
+    );
     assert_eq!(schemas["Problem"]["properties"]["errors"]["type"], "array");
-    assert_eq!(schemas["Reason"]["properties"]["feature"]["$ref"], "#/components/schemas/Field");
+    assert_eq!(
+        schemas["Reason"]["properties"]["feature"]["$ref"],
+        "#/components/schemas/Field"
+    );
     let path_id = &document["paths"]["/v1/decisions/{decision_id}"]["get"]["parameters"][0];
     assert_eq!(path_id["schema"]["format"], "uuid");
-    let card = &document["paths"]["/v1/model"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    let card = &document["paths"]["/v1/model"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
     assert_eq!(card["$ref"], "#/components/schemas/ModelCard");
-    let ready = &document["paths"]["/health/ready"]["get"]["responses"]["503"]["content"]["application/json"]["schema"];
+    let ready = &document["paths"]["/health/ready"]["get"]["responses"]["503"]["content"]["application/json"]
+        ["schema"];
     assert_eq!(ready["$ref"], "#/components/schemas/Readiness");
 }
 
@@ -169,7 +213,11 @@ async fn the_document_says_a_key_is_needed_only_when_one_is() {
     )
     .await;
     for (path, method, operation) in operations(&open) {
-        assert_eq!(operation["security"], serde_json::json!([]), "{method} {path}");
+        assert_eq!(
+            operation["security"],
+            serde_json::json!([]),
+            "{method} {path}"
+        );
     }
     assert_eq!(open["components"]["securitySchemes"], Value::Null);
     for (path, method, operation) in operations(&keyed) {
@@ -180,8 +228,14 @@ async fn the_document_says_a_key_is_needed_only_when_one_is() {
         };
         assert_eq!(operation["security"], expected, "{method} {path}");
     }
-    assert_eq!(keyed["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
-    assert_eq!(keyed["components"]["securitySchemes"]["admin_key"]["scheme"], "bearer");
+    assert_eq!(
+        keyed["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(
+        keyed["components"]["securitySchemes"]["admin_key"]["scheme"],
+        "bearer"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +292,7 @@ async fn answers_have_the_documented_shapes() {
     let app = TestApp::on_memory().await;
     let document = document(&app).await;
     let decision = app.post_decision_json(&example_application()).await;
-    assert_eq!(keys(&decision), properties(&document, "Decision"));
+    assert_eq!(keys(&decision), properties(&document, "ServedDecision"));
     let id = decision["decision_id"].as_str().unwrap();
     let record: Value = app.get_decision(id).await.json().await.unwrap();
     assert_eq!(keys(&record), properties(&document, "DecisionRecord"));
@@ -268,7 +322,10 @@ async fn answers_have_the_documented_shapes() {
         .json()
         .await
         .unwrap();
-    assert_eq!(keys(&batch_problem["errors"][0]), properties(&document, "FieldError"));
+    assert_eq!(
+        keys(&batch_problem["errors"][0]),
+        properties(&document, "FieldError")
+    );
     assert_eq!(batch_problem["errors"][0]["index"], 1);
     let page: Value = app.get("/v1/decisions").await.json().await.unwrap();
     assert_eq!(keys(&page), properties(&document, "DecisionPage"));

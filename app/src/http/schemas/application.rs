@@ -104,9 +104,11 @@ impl PartialSchema for ApplicationSchema {
         for field in Application::FIELDS {
             let description = format!("Data set column `{}`.", field.column);
             let property: RefOr<Schema> = match field.kind {
-                FieldKind::Categorical { .. } => RefOr::Ref(
-                    Ref::from_schema_name(enum_name(field.name)).description(Some(description)),
-                ),
+                FieldKind::Categorical { .. } => {
+                    let mut reference = Ref::from_schema_name(enum_name(field.name));
+                    reference.description = description;
+                    RefOr::Ref(reference)
+                }
                 FieldKind::Integer { min, max } => RefOr::T(Schema::Object(
                     ObjectBuilder::new()
                         .schema_type(Type::Integer)
@@ -229,9 +231,10 @@ mod tests {
             let names = json["x-enum-varnames"].as_array().unwrap();
             assert_eq!(values.len(), names.len(), "{name}");
             assert!(
-                names
-                    .iter()
-                    .all(|n| !n.as_str().unwrap().starts_with(|c: char| c.is_ascii_digit())),
+                names.iter().all(|n| !n
+                    .as_str()
+                    .unwrap()
+                    .starts_with(|c: char| c.is_ascii_digit())),
                 "{name}"
             );
         }

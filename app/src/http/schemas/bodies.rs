@@ -10,7 +10,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::application::{ApplicationSchema, FieldSchema, LoggedApplicationSchema};
-use super::card::ModelCardDoc;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -28,9 +27,12 @@ pub enum SourceDoc {
     Cache,
 }
 
+// Named `ServedDecision`, not the contract's `Decision`: a model named like
+// one of its members trips openapi-python-client, whose parser names its
+// result after the model and then shadows the member.
 /// The answer to one application.
 #[derive(ToSchema)]
-#[schema(as = Decision)]
+#[schema(as = ServedDecision)]
 pub struct DecisionDoc {
     /// UUID v7 minted for this serving of the decision; the key of its log row.
     #[schema(example = "0193a7c2-5d1e-7c4b-9a51-2f0e7d3c1b22")]

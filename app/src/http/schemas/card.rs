@@ -142,7 +142,7 @@ pub enum EncodingDoc {
     Described(String),
 }
 
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = EncodedValue)]
 pub struct EncodedValueDoc {
     pub value: String,
