@@ -28,7 +28,7 @@ try {
   }
 
   // Open "decide one application", send the example it is filled with.
-  const operation = page.locator("#operations-decisions-decide");
+  const operation = page.locator("#operations-decisions-decideApplication");
   await operation.locator(".opblock-summary").click();
   const tryItOut = operation.locator("button.try-out__btn");
   if ((await tryItOut.count()) > 0 && (await tryItOut.innerText()).includes("Try it out")) {
@@ -45,7 +45,7 @@ try {
   const decision = JSON.parse(shown);
   assert.match(decision.decision, /^(approve|decline)$/);
   assert.match(decision.decision_id, /^[0-9a-f-]{36}$/);
-  assert.equal(decision.model_version, document.components.schemas.Decision.properties.model_version.example);
+  assert.equal(decision.model_version, document.components.schemas.ServedDecision.properties.model_version.example);
 
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: false });
   assert.deepEqual(outside, [], "the page loads nothing from outside the service");

@@ -145,7 +145,8 @@ pub enum EncodingDoc {
 #[derive(Serialize, ToSchema)]
 #[schema(as = EncodedValue)]
 pub struct EncodedValueDoc {
-    pub value: String,
+    /// The field's value (a string, or a boolean's `true` or `false`).
+    pub value: ScalarDoc,
     /// The data set's label.
     pub label: String,
     /// The number the model reads.
