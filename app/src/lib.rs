@@ -2,7 +2,9 @@
 //! decision flow of the `domain` crate, on the adapters the configuration
 //! selects.
 //!
-//! - `startup/`: the configuration, the adapters it selects, the server
+//! - `commands/`: the subcommands besides serving (migrate, check-model,
+//!   backtest);
+//! - `startup/`: the command line, the configuration, the adapters it selects, the server
 //!   that serves them on each worker thread, logging;
 //! - `http/`: what every request passes through (the connection's bounds,
 //!   the request log, API keys, reading bodies, problem answers) and the
@@ -16,6 +18,7 @@
 //! - `openapi.rs`: the document, assembled from the handlers;
 //! - `metrics.rs`: the Prometheus registry.
 
+pub mod commands;
 mod dashboard;
 mod decorators;
 mod http;

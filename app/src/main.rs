@@ -1,11 +1,15 @@
-//! `credit-decisions`: serves the contract on the configured adapters.
+//! `credit-decisions`: serves the contract on the configured adapters, or
+//! runs one of the other commands (`--help` lists them).
 //!
-//! With no configuration it runs on in-memory adapters and the built-in
+//! With no configuration it serves on in-memory adapters and the built-in
 //! model, on 127.0.0.1:8080.
 
 use std::process::ExitCode;
 
+use app::commands;
+use app::startup::command_line::{self, Action, CommandLineError};
 use app::{Config, Server, telemetry};
+use onnx_scorer::OnnxScorer;
 
 // glibc's malloc and free were a tenth of the service's time under load;
 // mimalloc serves more requests with the same cores (docs/performance.md).
@@ -30,13 +34,29 @@ fn return_freed_memory_at_once() {
 #[actix_web::main]
 async fn main() -> ExitCode {
     return_freed_memory_at_once();
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(error) => {
+    let built_in = OnnxScorer::built_in_version();
+    let (action, config) = match command_line::parse(std::env::args(), &built_in) {
+        Ok(parsed) => parsed,
+        // --help and --version print and exit 0; a usage error exits 2.
+        Err(CommandLineError::Usage(error)) => error.exit(),
+        Err(CommandLineError::Setting(error)) => {
             eprintln!("credit-decisions: configuration: {error}");
             return ExitCode::from(2);
         }
     };
+    match (action, config) {
+        (Action::CheckModel(path), _) => commands::check_model::run(&path),
+        (Action::Migrate, Some(config)) => commands::migrate::run(&config).await,
+        (Action::Backtest(request), Some(config)) => {
+            commands::backtest::run(&config, &request).await
+        }
+        (Action::Serve, Some(config)) => serve(config).await,
+        (_, None) => unreachable!("every command but check-model is configured"),
+    }
+}
+
+/// Serves until SIGINT or SIGTERM.
+async fn serve(config: Config) -> ExitCode {
     telemetry::init(config.log_format);
     let server = match Server::build(&config).await {
         Ok(server) => server,

@@ -5,6 +5,7 @@
 //! ports, the HTTP app calls [`DecisionFlow`].
 
 pub mod application;
+pub mod backtest;
 pub mod cache_key;
 pub mod decision;
 pub mod fields;
@@ -31,7 +32,7 @@ pub use monitoring::{
     Baseline, Cells, Comparison, HourlyTally, MinuteWindow, MonitoringReport, Role, Tally, Window,
 };
 pub use ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, RoutingError, RoutingStore, Scorer,
-    ScoringError, StoreEntry, StoreError,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, LoggedRequests, RequestPage,
+    RoutingError, RoutingStore, Scorer, ScoringError, StoreEntry, StoreError,
 };
 pub use routing::{Challenger, Change, ChangePage, Mode, Routing, RoutingRequest, changed_by};

@@ -55,7 +55,9 @@ use thiserror::Error;
 
 use crate::application::Application;
 use crate::cache_key::CacheKey;
-use crate::decision::{DecisionId, DecisionPage, DecisionRecord, Reason, Verdict};
+use crate::decision::{
+    CanonicalRequest, DecisionId, DecisionPage, DecisionRecord, Reason, Verdict,
+};
 use crate::model::ModelInfo;
 use crate::monitoring::{Cells, HourlyTally, MinuteWindow};
 use crate::routing::{Change, ChangePage, RoutingRequest};
@@ -109,6 +111,30 @@ pub struct StoreEntry {
     pub record: DecisionRecord,
     pub cells: Cells,
     pub shadow_cells: Option<Cells>,
+}
+
+/// A page of the applications logged in a window, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestPage {
+    pub requests: Vec<CanonicalRequest>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<u64>,
+}
+
+/// The applications a log holds, read without serving: what a backtest
+/// scores. Nothing is written.
+#[async_trait]
+pub trait LoggedRequests: Send + Sync {
+    /// How many were logged in `window`.
+    async fn count(&self, window: MinuteWindow) -> Result<u64, StoreError>;
+    /// Up to `limit` of them, from the position `from` (0 for the first
+    /// page, then the previous page's `next`), oldest first.
+    async fn page(
+        &self,
+        window: MinuteWindow,
+        from: u64,
+        limit: u16,
+    ) -> Result<RequestPage, StoreError>;
 }
 
 /// The decision store: every decision ever served, in the order it was logged.

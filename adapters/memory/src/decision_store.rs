@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use domain::monitoring::Role;
 use domain::{
-    Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, MinuteWindow,
-    StoreEntry, StoreError, Tally,
+    Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LoggedRequests,
+    MinuteWindow, RequestPage, StoreEntry, StoreError, Tally,
 };
 
 #[derive(Default)]
@@ -115,5 +115,40 @@ impl DecisionStore for MemoryDecisionStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// The applications logged in a window, by their position in the log.
+#[async_trait]
+impl LoggedRequests for MemoryDecisionStore {
+    async fn count(&self, window: MinuteWindow) -> Result<u64, StoreError> {
+        let log = self.log.lock().expect("log lock poisoned");
+        Ok(log
+            .records
+            .iter()
+            .filter(|record| window.contains(record.created_at))
+            .count() as u64)
+    }
+
+    async fn page(
+        &self,
+        window: MinuteWindow,
+        from: u64,
+        limit: u16,
+    ) -> Result<RequestPage, StoreError> {
+        let log = self.log.lock().expect("log lock poisoned");
+        let mut requests = Vec::with_capacity(usize::from(limit));
+        let mut next = None;
+        for (position, record) in log.records.iter().enumerate().skip(from as usize) {
+            if !window.contains(record.created_at) {
+                continue;
+            }
+            if requests.len() == usize::from(limit) {
+                next = Some(position as u64);
+                break;
+            }
+            requests.push(record.request.clone());
+        }
+        Ok(RequestPage { requests, next })
     }
 }

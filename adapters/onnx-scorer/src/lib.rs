@@ -14,4 +14,4 @@ mod scorer;
 pub use directory::{Refused, load_directory};
 pub use error::ModelLoadError;
 pub use features::{FEATURE_COUNT, encode};
-pub use scorer::OnnxScorer;
+pub use scorer::{CHECKS, OnnxScorer};

@@ -18,6 +18,19 @@ const BUILT_IN_NAME: &str = "the built-in model (model/credit-model.onnx)";
 // `into_runnable` already gives an `Arc`, shared by clones of the scorer.
 type Plan = Arc<TypedSimplePlan>;
 
+/// What loading a model checks, in the order it checks them; each depends
+/// on the ones before.
+pub const CHECKS: [&str; 8] = [
+    "the model file is a regular file within the size bound",
+    "the card is beside it, a regular file within its bound, in UTF-8",
+    "the card: JSON, a version, a threshold in (0, 1), the contract's features in order, a reason per feature, the baseline",
+    "the model is ONNX that tract can optimise",
+    "the card's SHA-256 is the model file's",
+    "the card's most favourable values are values of their features",
+    "a trial run: both outputs, a probability and its log-odds, agree",
+    "the age rule: from the card's age on, being older never raises the log-odds above a younger age's",
+];
+
 /// The credit model, optimised once and shared by every worker.
 #[derive(Clone)]
 pub struct OnnxScorer {
@@ -45,18 +58,35 @@ impl OnnxScorer {
     /// The model built into the binary.
     pub fn built_in() -> Result<Self, ModelLoadError> {
         let name = PathBuf::from(BUILT_IN_NAME);
-        Self::load(&name, BUILT_IN_MODEL, &name, BUILT_IN_CARD)
+        Self::load(&name, BUILT_IN_MODEL, &name, BUILT_IN_CARD, &mut |_| {})
+    }
+
+    /// The version of the model built into the binary, from its card alone.
+    pub fn built_in_version() -> String {
+        let card: serde_json::Value =
+            serde_json::from_str(BUILT_IN_CARD).expect("the built-in card is JSON");
+        card["version"].as_str().unwrap_or("unknown").to_owned()
     }
 
     /// The model at `path`, with its card beside it: `credit-model.onnx`
     /// reads `credit-model.card.json`.
     pub fn from_path(path: &Path) -> Result<Self, ModelLoadError> {
+        Self::inspect(path, &mut |_| {})
+    }
+
+    /// [`OnnxScorer::from_path`], telling `passed` each check as it passes,
+    /// in order ([`CHECKS`]); the error is the first check that failed.
+    pub fn inspect(
+        path: &Path,
+        passed: &mut dyn FnMut(&'static str),
+    ) -> Result<Self, ModelLoadError> {
         let model = read_bounded(path, MODEL_SIZE_LIMIT).map_err(|reason| {
             ModelLoadError::UnreadableModel {
                 path: path.to_owned(),
                 reason,
             }
         })?;
+        passed(CHECKS[0]);
         let card_path = card_path_for(path);
         if !card_path.exists() {
             return Err(ModelLoadError::MissingCard { path: card_path });
@@ -67,7 +97,8 @@ impl OnnxScorer {
                 path: card_path.clone(),
                 reason,
             })?;
-        Self::load(path, &model, &card_path, &card)
+        passed(CHECKS[1]);
+        Self::load(path, &model, &card_path, &card, passed)
     }
 
     fn load(
@@ -75,16 +106,19 @@ impl OnnxScorer {
         model: &[u8],
         card_path: &Path,
         card: &str,
+        passed: &mut dyn FnMut(&'static str),
     ) -> Result<Self, ModelLoadError> {
         let invalid_card = |reason: String| ModelLoadError::InvalidCard {
             path: card_path.to_owned(),
             reason,
         };
         let (parsed, card_json) = Card::parse(card).map_err(invalid_card)?;
+        passed(CHECKS[2]);
         let plan = optimise(model).map_err(|reason| ModelLoadError::InvalidModel {
             path: model_path.to_owned(),
             reason,
         })?;
+        passed(CHECKS[3]);
         let digest = format!("{:x}", Sha256::digest(model));
         if !parsed.model.sha256.eq_ignore_ascii_case(&digest) {
             return Err(invalid_card(format!(
@@ -93,6 +127,7 @@ impl OnnxScorer {
                 model_path.display()
             )));
         }
+        passed(CHECKS[4]);
         let invalid_model = |reason: String| ModelLoadError::InvalidModel {
             path: model_path.to_owned(),
             reason,
@@ -139,11 +174,14 @@ impl OnnxScorer {
                     .expect("an application has an age"),
             }),
         };
+        passed(CHECKS[5]);
         // A graph can be valid ONNX and still not take our input: try it once.
         scorer
             .run(&[[0.0; FEATURE_COUNT]])
             .map_err(|error| invalid_model(error.0))?;
+        passed(CHECKS[6]);
         scorer.check_age_rule().map_err(invalid_model)?;
+        passed(CHECKS[7]);
         Ok(scorer)
     }
 

@@ -100,6 +100,39 @@ impl PostgresDecisionStore {
         })
     }
 
+    /// Brings the schema up to date and makes this month's partitions and
+    /// those ahead, as `connect` does, then closes: `credit-decisions
+    /// migrate`, run before replicas roll out.
+    pub async fn migrate(settings: &PostgresStoreSettings) -> Result<(), String> {
+        let cannot_connect = |error: DbErr| format!("cannot connect to PostgreSQL: {error}");
+        let open = |url: String| async move {
+            Connection::open(
+                &url,
+                settings.pool_mode,
+                1,
+                settings.acquire_timeout,
+                settings.commit_timeout,
+            )
+            .await
+        };
+        let serving = open(settings.url.clone()).await.map_err(cannot_connect)?;
+        let serving_role = match &settings.owner_url {
+            None => None,
+            Some(_) => Some(current_user(&serving).await.map_err(cannot_connect)?),
+        };
+        migrate(settings, serving_role.as_deref()).await?;
+        let upkeep = match &settings.owner_url {
+            None => serving.clone(),
+            Some(owner_url) => open(owner_url.clone()).await.map_err(cannot_connect)?,
+        };
+        maintain_partitions(&upkeep, settings.retention_months)
+            .await
+            .map_err(|error| format!("cannot prepare the decision store's partitions: {error}"))?;
+        let _ = upkeep.db.close().await;
+        let _ = serving.db.close().await;
+        Ok(())
+    }
+
     /// A handle on the same store for the calling thread: a pool of its own
     /// for reads (at most `max_connections`), on this thread's runtime, and
     /// the store's one group-commit queue. The queue is shared so that the

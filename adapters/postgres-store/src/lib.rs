@@ -16,6 +16,7 @@ mod connection;
 mod decision_store;
 mod error;
 mod group_commit;
+mod log_reader;
 pub mod migration;
 #[cfg(target_os = "linux")]
 mod nodelay;
@@ -30,5 +31,6 @@ mod writer;
 pub use connection::PoolMode;
 pub use decision_store::{PostgresDecisionStore, REPORT_CONNECTIONS};
 pub use group_commit::GroupSettings;
+pub use log_reader::PostgresLogReader;
 pub use migration::Migrator;
 pub use settings::PostgresStoreSettings;

@@ -20,22 +20,22 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_REDIS_NAMESPACE: &str = "credit-decisions";
 
 /// A numeric setting: its variable, its range and its default.
-struct Setting {
-    variable: &'static str,
-    range: RangeInclusive<u64>,
-    default: u64,
-    unit: &'static str,
+pub struct Setting {
+    pub variable: &'static str,
+    pub range: RangeInclusive<u64>,
+    pub default: u64,
+    pub unit: &'static str,
 }
 
 /// Cache entry lifetime: one second to one year (the contract's range).
-const CACHE_TTL_SECS: Setting = Setting {
+pub(crate) const CACHE_TTL_SECS: Setting = Setting {
     variable: "CREDIT_DECISIONS_CACHE_TTL_SECS",
     range: 1..=31_536_000,
     default: 86_400,
     unit: "seconds",
 };
 /// The longest one Redis call may hold a request (the contract's range).
-const CACHE_TIMEOUT_MS: Setting = Setting {
+pub(crate) const CACHE_TIMEOUT_MS: Setting = Setting {
     variable: "CREDIT_DECISIONS_CACHE_TIMEOUT_MS",
     range: 1..=10_000,
     default: 50,
@@ -43,14 +43,14 @@ const CACHE_TIMEOUT_MS: Setting = Setting {
 };
 /// Verdicts each worker thread keeps in memory in front of Redis (the near
 /// cache, coherent through Redis's client tracking); 0 turns it off.
-const CACHE_NEAR_ENTRIES: Setting = Setting {
+pub(crate) const CACHE_NEAR_ENTRIES: Setting = Setting {
     variable: "CREDIT_DECISIONS_CACHE_NEAR_ENTRIES",
     range: 0..=1_000_000,
     default: 4_096,
     unit: "entries",
 };
 /// Months a logged decision is kept; 25 is Regulation B §1002.12(b).
-const LOG_RETENTION_MONTHS: Setting = Setting {
+pub(crate) const LOG_RETENTION_MONTHS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_RETENTION_MONTHS",
     range: 1..=1_200,
     default: 25,
@@ -58,7 +58,7 @@ const LOG_RETENTION_MONTHS: Setting = Setting {
 };
 /// The longest a request waits for its log row to be committed before it
 /// is answered 503.
-const LOG_TIMEOUT_MS: Setting = Setting {
+pub(crate) const LOG_TIMEOUT_MS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_TIMEOUT_MS",
     range: 1..=60_000,
     default: 5_000,
@@ -66,21 +66,21 @@ const LOG_TIMEOUT_MS: Setting = Setting {
 };
 /// Connections to PostgreSQL: the commit writers', and the reads', shared
 /// out among the worker threads (one each at least).
-const DATABASE_POOL_SIZE: Setting = Setting {
+pub(crate) const DATABASE_POOL_SIZE: Setting = Setting {
     variable: "CREDIT_DECISIONS_DATABASE_POOL_SIZE",
     range: 2..=1_000,
     default: 16,
     unit: "connections",
 };
 /// Rows that may wait for a commit; past it a decision is answered 503.
-const LOG_QUEUE_ROWS: Setting = Setting {
+pub(crate) const LOG_QUEUE_ROWS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_QUEUE_ROWS",
     range: 1..=1_000_000,
     default: 10_000,
     unit: "rows",
 };
 /// The most rows one commit takes.
-const LOG_GROUP_ROWS: Setting = Setting {
+pub(crate) const LOG_GROUP_ROWS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_GROUP_ROWS",
     range: 1..=100_000,
     default: 2_000,
@@ -88,14 +88,14 @@ const LOG_GROUP_ROWS: Setting = Setting {
 };
 /// Commits in flight at once, for the whole process (every worker thread's
 /// appends join one queue). One gathers the largest groups.
-const LOG_WRITERS: Setting = Setting {
+pub(crate) const LOG_WRITERS: Setting = Setting {
     variable: "CREDIT_DECISIONS_LOG_WRITERS",
     range: 1..=64,
     default: 1,
     unit: "writers",
 };
 /// The longest a request's body may take to arrive before it is answered 408.
-const BODY_TIMEOUT_MS: Setting = Setting {
+pub(crate) const BODY_TIMEOUT_MS: Setting = Setting {
     variable: "CREDIT_DECISIONS_BODY_TIMEOUT_MS",
     range: 1..=60_000,
     default: 10_000,

@@ -37,6 +37,37 @@ pub enum StartupError {
     Routing(String),
 }
 
+/// The PostgreSQL store's settings of a configuration that selects it.
+pub fn postgres_settings(store: &StoreConfig) -> PostgresStoreSettings {
+    let StoreConfig::Postgres {
+        url,
+        owner_url,
+        retention_months,
+        timeout,
+        pool_size,
+        pool_mode,
+        queue_rows,
+        group_rows,
+        writers,
+    } = store
+    else {
+        panic!("postgres_settings of a configuration without the PostgreSQL store");
+    };
+    PostgresStoreSettings {
+        max_connections: *pool_size,
+        pool_mode: *pool_mode,
+        retention_months: *retention_months,
+        commit_timeout: *timeout,
+        group: GroupSettings {
+            queue_rows: *queue_rows,
+            max_group_rows: *group_rows,
+            writers: *writers,
+        },
+        owner_url: owner_url.as_ref().map(|owner| owner.expose().to_owned()),
+        ..PostgresStoreSettings::new(url.expose())
+    }
+}
+
 /// Closes a backend's connections once the server has stopped.
 pub type Closer = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
@@ -110,27 +141,11 @@ impl Adapters {
                 StoreConfig::Postgres {
                     url,
                     owner_url,
-                    retention_months,
-                    timeout,
                     pool_size,
-                    pool_mode,
-                    queue_rows,
-                    group_rows,
                     writers,
+                    ..
                 } => {
-                    let settings = PostgresStoreSettings {
-                        max_connections: *pool_size,
-                        pool_mode: *pool_mode,
-                        retention_months: *retention_months,
-                        commit_timeout: *timeout,
-                        group: GroupSettings {
-                            queue_rows: *queue_rows,
-                            max_group_rows: *group_rows,
-                            writers: *writers,
-                        },
-                        owner_url: owner_url.as_ref().map(|owner| owner.expose().to_owned()),
-                        ..PostgresStoreSettings::new(url.expose())
-                    };
+                    let settings = postgres_settings(&config.store);
                     let scrub = |error: String| {
                         let error = url.scrub(&error);
                         owner_url

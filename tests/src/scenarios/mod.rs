@@ -40,6 +40,7 @@ mod auth;
 mod batch;
 mod bounds;
 mod cache_trust;
+mod command_line;
 mod decision_flow;
 mod degradation;
 mod health;
