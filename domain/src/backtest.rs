@@ -63,12 +63,12 @@ pub async fn backtest(
     let mut served = Tally::default();
     let mut shadowed = Tally::default();
     let (mut read, mut scored, mut unreadable) = (0u64, 0u64, 0u64);
-    let mut from = 0;
+    let mut after = None;
     loop {
         if stop() {
             return Err(BacktestError::Interrupted(read));
         }
-        let page = log.page(window, from, PAGE).await?;
+        let page = log.page(window, after, PAGE).await?;
         read += page.requests.len() as u64;
         let applications: Vec<Application> = page
             .requests
@@ -106,7 +106,7 @@ pub async fn backtest(
         scored += applications.len() as u64;
         progress(read);
         match page.next {
-            Some(next) => from = next,
+            Some(next) => after = Some(next),
             None => break,
         }
     }
@@ -174,7 +174,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_trait::async_trait;
-    use chrono::{TimeZone, Utc};
+    use chrono::{DateTime, TimeZone, Utc};
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
@@ -183,7 +183,7 @@ mod tests {
     use crate::model::ModelInfo;
     use crate::model::tests::test_model;
     use crate::monitoring::{SwapSet, Window};
-    use crate::ports::{MockScorer, RequestPage};
+    use crate::ports::{LogPosition, MockScorer, RequestPage};
 
     /// A log of `requests`, read `PAGE` at a time.
     struct Log {
@@ -200,15 +200,19 @@ mod tests {
         async fn page(
             &self,
             _: MinuteWindow,
-            from: u64,
+            after: Option<LogPosition>,
             limit: u16,
         ) -> Result<RequestPage, StoreError> {
             self.pages.fetch_add(1, Ordering::Relaxed);
-            let from = from as usize;
+            // Position k is the k-th request, all logged at one time.
+            let from = after.map_or(0, |position| position.seq as usize + 1);
             let to = (from + usize::from(limit)).min(self.requests.len());
             Ok(RequestPage {
                 requests: self.requests[from..to].to_vec(),
-                next: (to < self.requests.len()).then_some(to as u64),
+                next: (to < self.requests.len()).then(|| LogPosition {
+                    at: DateTime::UNIX_EPOCH,
+                    seq: to as u64 - 1,
+                }),
             })
         }
     }

@@ -32,7 +32,7 @@ pub use monitoring::{
     Baseline, Cells, Comparison, HourlyTally, MinuteWindow, MonitoringReport, Role, Tally, Window,
 };
 pub use ports::{
-    CacheEntry, CacheError, DecisionCache, DecisionStore, LoggedRequests, RequestPage,
+    CacheEntry, CacheError, DecisionCache, DecisionStore, LogPosition, LoggedRequests, RequestPage,
     RoutingError, RoutingStore, Scorer, ScoringError, StoreEntry, StoreError,
 };
 pub use routing::{Challenger, Change, ChangePage, Mode, Routing, RoutingRequest, changed_by};

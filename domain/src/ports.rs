@@ -51,6 +51,7 @@
 //! costs one allocation per call: nothing next to a network round trip.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::application::Application;
@@ -113,12 +114,21 @@ pub struct StoreEntry {
     pub shadow_cells: Option<Cells>,
 }
 
+/// A place in the log's reading order: by the time a decision was made,
+/// then by the order it was logged in. A page starts after one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LogPosition {
+    pub at: DateTime<Utc>,
+    pub seq: u64,
+}
+
 /// A page of the applications logged in a window, oldest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestPage {
     pub requests: Vec<CanonicalRequest>,
-    /// Where the next page starts, if there is one.
-    pub next: Option<u64>,
+    /// The last request's position when more may follow: the next page
+    /// starts after it.
+    pub next: Option<LogPosition>,
 }
 
 /// The applications a log holds, read without serving: what a backtest
@@ -127,12 +137,13 @@ pub struct RequestPage {
 pub trait LoggedRequests: Send + Sync {
     /// How many were logged in `window`.
     async fn count(&self, window: MinuteWindow) -> Result<u64, StoreError>;
-    /// Up to `limit` of them, from the position `from` (0 for the first
-    /// page, then the previous page's `next`), oldest first.
+    /// Up to `limit` of them after `after` (none for the first page, then
+    /// the previous page's `next`), oldest first. Ordered by time, a page
+    /// is read from the time index wherever the window lies in the log.
     async fn page(
         &self,
         window: MinuteWindow,
-        from: u64,
+        after: Option<LogPosition>,
         limit: u16,
     ) -> Result<RequestPage, StoreError>;
 }

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use domain::monitoring::Role;
 use domain::{
-    Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally, LoggedRequests,
-    MinuteWindow, RequestPage, StoreEntry, StoreError, Tally,
+    CanonicalRequest, Cells, DecisionId, DecisionPage, DecisionRecord, DecisionStore, HourlyTally,
+    LogPosition, LoggedRequests, MinuteWindow, RequestPage, StoreEntry, StoreError, Tally,
 };
 
 #[derive(Default)]
@@ -133,22 +133,37 @@ impl LoggedRequests for MemoryDecisionStore {
     async fn page(
         &self,
         window: MinuteWindow,
-        from: u64,
+        after: Option<LogPosition>,
         limit: u16,
     ) -> Result<RequestPage, StoreError> {
         let log = self.log.lock().expect("log lock poisoned");
-        let mut requests = Vec::with_capacity(usize::from(limit));
-        let mut next = None;
-        for (position, record) in log.records.iter().enumerate().skip(from as usize) {
-            if !window.contains(record.created_at) {
-                continue;
-            }
-            if requests.len() == usize::from(limit) {
-                next = Some(position as u64);
-                break;
-            }
-            requests.push(record.request.clone());
-        }
-        Ok(RequestPage { requests, next })
+        // A record's position: its time, then its place in the log.
+        let mut found: Vec<(LogPosition, &CanonicalRequest)> = log
+            .records
+            .iter()
+            .enumerate()
+            .map(|(k, record)| {
+                let position = LogPosition {
+                    at: record.created_at,
+                    seq: k as u64,
+                };
+                (position, &record.request)
+            })
+            .filter(|(position, _)| {
+                window.contains(position.at) && after.is_none_or(|after| *position > after)
+            })
+            .collect();
+        found.sort_by_key(|(position, _)| *position);
+        let more = found.len() > usize::from(limit);
+        found.truncate(usize::from(limit));
+        Ok(RequestPage {
+            next: more
+                .then(|| found.last().map(|(position, _)| *position))
+                .flatten(),
+            requests: found
+                .into_iter()
+                .map(|(_, request)| request.clone())
+                .collect(),
+        })
     }
 }

@@ -111,8 +111,10 @@ async fn scored(
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} applications, {per_sec}, {eta} left")
-            .expect("a valid template"),
+        ProgressStyle::with_template(
+            "{bar:40} {human_pos}/{human_len} applications, {elapsed} so far, {eta} left",
+        )
+        .expect("a valid template"),
     );
     let stop = Arc::new(AtomicBool::new(false));
     let watching = {

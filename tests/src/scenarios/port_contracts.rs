@@ -9,8 +9,9 @@ use chrono::{TimeDelta, Utc};
 
 use domain::{
     Application, Arm, CacheEntry, CacheKey, Cells, Challenger, DecisionCache, DecisionId,
-    DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, Mode, Outcome, Role, RoutingError,
-    RoutingRequest, RoutingStore, Scorer, Source, StoreEntry, StoreError, Tally, Verdict, Window,
+    DecisionRecord, DecisionStore, HourlyTally, LoggedRequests, MinuteWindow, Mode, Outcome, Role,
+    RoutingError, RoutingRequest, RoutingStore, Scorer, Source, StoreEntry, StoreError, Tally,
+    Verdict, Window,
 };
 use pretty_assertions::assert_eq;
 
@@ -387,6 +388,75 @@ pub async fn routing_contract(store: Arc<dyn RoutingStore>) {
     assert_eq!(store.newest().await.unwrap().unwrap().generation, 4);
 }
 
+/// Every request logged in a window, read a page at a time (what a backtest
+/// does): each once, by time and then in the order logged, whatever the
+/// page's size; none from outside the window.
+pub async fn logged_requests_contract(store: Arc<dyn DecisionStore>, log: Arc<dyn LoggedRequests>) {
+    let start = domain::monitoring::minute_of(Utc::now()) - TimeDelta::minutes(10);
+    let minute = |n: i64| start + TimeDelta::minutes(n);
+    // Logged out of time order, three to a minute; one before, one after.
+    let minutes = [2, 0, 1, 0, 2, 1, 0, 1, 2, -2, 5];
+    let records: Vec<DecisionRecord> = minutes
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| {
+            let application = example_with("age_years", (30 + k).into());
+            DecisionRecord {
+                created_at: minute(n) + TimeDelta::seconds(7),
+                request: domain::CanonicalRequest::of(
+                    &Application::from_json(application.as_object().unwrap()).unwrap(),
+                ),
+                ..record(Source::Model)
+            }
+        })
+        .collect();
+    store.append(&entries(&records)).await.unwrap();
+    let age = |request: &domain::CanonicalRequest| -> u64 {
+        let body: serde_json::Value = serde_json::from_str(request.as_str()).unwrap();
+        body["age_years"].as_u64().unwrap()
+    };
+    let mut expected: Vec<(i64, usize)> = minutes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| (0..3).contains(*n))
+        .map(|(k, &n)| (n, k))
+        .collect();
+    expected.sort();
+    let expected: Vec<u64> = expected.iter().map(|(_, k)| 30 + *k as u64).collect();
+
+    let window = MinuteWindow::covering(Window {
+        since: minute(0),
+        until: minute(3),
+    });
+    assert_eq!(log.count(window).await.unwrap(), 9);
+    for limit in [1u16, 2, 4, 9, 100] {
+        let (mut read, mut after, mut pages) = (Vec::new(), None, 0);
+        loop {
+            let page = log.page(window, after, limit).await.unwrap();
+            pages += 1;
+            assert!(page.requests.len() <= usize::from(limit));
+            read.extend(page.requests.iter().map(age));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(read, expected, "pages of {limit}");
+        assert_eq!(
+            pages,
+            9usize.div_ceil(usize::from(limit)),
+            "pages of {limit}"
+        );
+    }
+    let empty = MinuteWindow::covering(Window {
+        since: minute(3),
+        until: minute(5),
+    });
+    assert_eq!(log.count(empty).await.unwrap(), 0);
+    let page = log.page(empty, None, 10).await.unwrap();
+    assert!(page.requests.is_empty() && page.next.is_none());
+}
+
 fn ids(records: &[DecisionRecord]) -> Vec<DecisionId> {
     records.iter().map(|r| r.decision_id).collect()
 }
@@ -484,6 +554,12 @@ mod memory {
     }
 
     #[tokio::test]
+    async fn the_memory_store_keeps_the_logged_requests_contract() {
+        let store = Arc::new(MemoryDecisionStore::new());
+        logged_requests_contract(store.clone(), store).await;
+    }
+
+    #[tokio::test]
     async fn the_memory_routing_store_keeps_the_routing_contract() {
         routing_contract(Arc::new(::memory::MemoryRoutingStore::new())).await;
     }
@@ -524,6 +600,17 @@ mod real_servers {
     async fn the_postgres_store_keeps_the_tally_contract() {
         let real = RealBackends::create().await;
         tally_contract(Arc::new(real.store().await)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_postgres_log_reader_keeps_the_logged_requests_contract() {
+        let real = RealBackends::create().await;
+        let store = Arc::new(real.store().await);
+        let settings = postgres_store::PostgresStoreSettings::new(&real.database().url);
+        let reader = postgres_store::PostgresLogReader::open(&settings)
+            .await
+            .unwrap();
+        logged_requests_contract(store, Arc::new(reader)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
