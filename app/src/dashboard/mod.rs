@@ -3,16 +3,20 @@
 //! challenger), with no script and nothing loaded from elsewhere, so it
 //! works behind any proxy and in any browser.
 
+mod charts;
+mod drift_table;
+mod format;
+#[cfg(test)]
+mod tests;
+
 use std::fmt::Write;
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, TimeDelta, Utc};
-use domain::monitoring::{Drift, DriftStatus};
-use domain::{Comparison, Mode, ModelInfo, MonitoringReport, Role};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use domain::{Comparison, Mode, MonitoringReport, Role};
 
-/// At most this many bars in the decisions chart: longer windows group hours.
-const MOST_BARS: i64 = 168;
-const CHART_WIDTH: f64 = 720.0;
-const CHART_HEIGHT: f64 = 200.0;
+use charts::{arm_rates_chart, decisions_chart, score_chart};
+use drift_table::{drift_table, psi_text};
+use format::{escape, percent, time};
 
 const STYLE: &str = "
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 62rem; padding: 1rem 1.5rem; color: #1f2328; }
@@ -29,21 +33,6 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .stable { background: #2e7d32; } .watch { background: #b26a00; } .act { background: #c62828; } .insufficient_data { background: #6e7781; }
 .legend span { margin-right: 1rem; } .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -.1rem; }
 ";
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
 
 /// The page's head, title and window picker.
 fn header(out: &mut String, model_version: &str, since: &str, until: &str, now: DateTime<Utc>) {
@@ -87,13 +76,13 @@ fn header(out: &mut String, model_version: &str, since: &str, until: &str, now: 
 /// The dashboard of a report.
 pub fn page(
     report: &MonitoringReport,
-    model: &ModelInfo,
+    model_version: &str,
     comparison: &Comparison,
     now: DateTime<Utc>,
 ) -> String {
     let mut out = String::with_capacity(32 * 1024);
     let (since, until) = (time(report.window.since), time(report.window.until));
-    header(&mut out, &model.version, &since, &until, now);
+    header(&mut out, model_version, &since, &until, now);
     let rate = report.approval_rate.map_or("—".to_owned(), percent);
     let _ = write!(
         out,
@@ -104,7 +93,7 @@ pub fn page(
         report.decisions, report.by_source.model, report.by_source.cache
     );
     out.push_str("<h2>Decisions per hour</h2>");
-    decisions_chart(&mut out, report);
+    decisions_chart(&mut out, report.window, &report.hours);
     let _ = write!(
         out,
         "<h2>Score distribution</h2><p class=\"muted\">The probability of default in the training \
@@ -175,236 +164,6 @@ fn champion_and_challenger(out: &mut String, report: &MonitoringReport, comparis
         Mode::Shadow => Role::Shadow,
         Mode::Split => Role::Challenger,
     };
-    arm_rates_chart(out, report, challenger_role);
+    arm_rates_chart(out, report.window, &report.hours, challenger_role);
     out.push_str("</section>");
-}
-
-/// Each arm's approval rate per hour of the window, as two lines.
-fn arm_rates_chart(out: &mut String, report: &MonitoringReport, challenger: Role) {
-    let window = report.window;
-    let first = domain::HourlyTally::hour_of(window.since);
-    let hours = ((window.until - first).num_hours() + 1).max(1) as f64;
-    let _ = write!(
-        out,
-        "<h3>Approval rate per arm</h3><p class=\"legend muted\">\
-         <span><i class=\"swatch\" style=\"background:#4e79a7\"></i>champion</span>\
-         <span><i class=\"swatch\" style=\"background:#f28e2b\"></i>challenger</span> (0 – 100%, per hour)</p>\
-         <svg id=\"arm-rates-chart\" role=\"img\" aria-label=\"Approval rate per arm\" viewBox=\"0 0 {} {}\">",
-        CHART_WIDTH,
-        CHART_HEIGHT + 20.0
-    );
-    for (role, colour) in [(Role::Champion, "#4e79a7"), (challenger, "#f28e2b")] {
-        let points: Vec<String> = report
-            .hours
-            .iter()
-            .filter_map(|hour| {
-                let (decided, approved) = hour.by_role[role as usize];
-                (decided > 0).then(|| {
-                    let x = CHART_WIDTH * ((hour.hour - first).num_hours() as f64 + 0.5) / hours;
-                    let y = CHART_HEIGHT * (1.0 - approved as f64 / decided as f64);
-                    format!("{x:.1},{y:.1}")
-                })
-            })
-            .collect();
-        for point in &points {
-            let (cx, cy) = point.split_once(',').expect("x,y");
-            let _ = write!(
-                out,
-                "<circle class=\"{}\" cx=\"{cx}\" cy=\"{cy}\" r=\"3\" fill=\"{colour}\"/>",
-                role.as_str()
-            );
-        }
-        if points.len() > 1 {
-            let _ = write!(
-                out,
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>",
-                points.join(" ")
-            );
-        }
-    }
-    let _ = write!(
-        out,
-        "<text x=\"0\" y=\"{0}\">{1}</text><text x=\"{2}\" y=\"{0}\" text-anchor=\"end\">{3}</text></svg>",
-        CHART_HEIGHT + 15.0,
-        time(first),
-        CHART_WIDTH,
-        time(window.until)
-    );
-}
-
-fn psi_text(drift: &Drift) -> String {
-    match drift.psi {
-        Some(psi) => format!(
-            "{psi:.4} <span class=\"status {0}\">{0}</span>",
-            drift.status.as_str()
-        ),
-        None => "not measured, and the window's shares not shown: fewer than 100 decisions in the window".to_owned(),
-    }
-}
-
-/// Bars of decisions per hour (or per group of hours for a long window),
-/// with the approval rate of each as a line.
-fn decisions_chart(out: &mut String, report: &MonitoringReport) {
-    let window = report.window;
-    let hours = (window.until - window.since).num_hours() + 1;
-    let step = ((hours + MOST_BARS - 1) / MOST_BARS).max(1);
-    let first = domain::HourlyTally::hour_of(window.since);
-    let mut buckets: Vec<(DateTime<Utc>, u64, u64)> = Vec::new();
-    let mut start = first;
-    while start < window.until || buckets.is_empty() {
-        buckets.push((start, 0, 0));
-        start += TimeDelta::hours(step);
-    }
-    for hour in &report.hours {
-        let index = ((hour.hour - first).num_hours() / step) as usize;
-        if let Some(bucket) = buckets.get_mut(index) {
-            bucket.1 += hour.decisions;
-            bucket.2 += hour.approved;
-        }
-    }
-    let most = buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-    let width = CHART_WIDTH / buckets.len() as f64;
-    let unit = if step == 1 {
-        "hour".to_owned()
-    } else {
-        format!("{step} hours")
-    };
-    let _ = write!(
-        out,
-        "<p class=\"legend muted\"><span><i class=\"swatch\" style=\"background:#4e79a7\"></i>decisions per {unit} (most {most})</span>\
-         <span><i class=\"swatch\" style=\"background:#e15759\"></i>approval rate (0 – 100%)</span></p>\
-         <svg id=\"decisions-chart\" role=\"img\" aria-label=\"Decisions per {unit}\" viewBox=\"0 0 {} {}\">",
-        CHART_WIDTH,
-        CHART_HEIGHT + 20.0
-    );
-    let mut rate_points = Vec::new();
-    for (k, (start, decisions, approved)) in buckets.iter().enumerate() {
-        let height = CHART_HEIGHT * *decisions as f64 / most as f64;
-        let x = k as f64 * width;
-        let _ = write!(
-            out,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{height:.1}\" fill=\"#4e79a7\">\
-             <title>{}: {decisions} decisions</title></rect>",
-            CHART_HEIGHT - height,
-            (width - 1.0).max(0.5),
-            time(*start)
-        );
-        if *decisions > 0 {
-            let rate = *approved as f64 / *decisions as f64;
-            let (cx, cy) = (x + width / 2.0, CHART_HEIGHT * (1.0 - rate));
-            rate_points.push(format!("{cx:.1},{cy:.1}"));
-            // A dot per point: a lone hour has no line to draw.
-            let _ = write!(
-                out,
-                "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"3\" fill=\"#e15759\"><title>{}: {} approved</title></circle>",
-                time(*start),
-                percent(rate)
-            );
-        }
-    }
-    if !rate_points.is_empty() {
-        let _ = write!(
-            out,
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"#e15759\" stroke-width=\"2\"/>",
-            rate_points.join(" ")
-        );
-    }
-    let last = buckets.last().map(|b| b.0).unwrap_or(first);
-    let _ = write!(
-        out,
-        "<text x=\"0\" y=\"{0}\">{1}</text><text x=\"{2}\" y=\"{0}\" text-anchor=\"end\">{3}</text></svg>",
-        CHART_HEIGHT + 15.0,
-        time(first),
-        CHART_WIDTH,
-        time(last)
-    );
-}
-
-/// Pairs of bars per score bin: the training share and the window's.
-fn score_chart(out: &mut String, score: &Drift) {
-    let most = score
-        .bins
-        .iter()
-        .map(|bin| bin.expected.max(bin.actual.unwrap_or(0.0)))
-        .fold(0.0, f64::max)
-        .max(f64::EPSILON);
-    let width = CHART_WIDTH / score.bins.len().max(1) as f64;
-    let _ = write!(
-        out,
-        "<p class=\"legend muted\"><span><i class=\"swatch\" style=\"background:#bab0ac\"></i>training</span>\
-         <span><i class=\"swatch\" style=\"background:#4e79a7\"></i>this window</span></p>\
-         <svg id=\"score-chart\" role=\"img\" aria-label=\"Score distribution\" viewBox=\"0 0 {} {}\">",
-        CHART_WIDTH,
-        CHART_HEIGHT + 20.0
-    );
-    for (k, bin) in score.bins.iter().enumerate() {
-        let x = k as f64 * width;
-        // Under 100 decisions the window's shares are not shown.
-        let bars = [
-            Some((0.1, bin.expected, "#bab0ac", "training")),
-            bin.actual.map(|actual| (0.5, actual, "#4e79a7", "window")),
-        ];
-        for (offset, share, colour, whose) in bars.into_iter().flatten() {
-            let height = CHART_HEIGHT * share / most;
-            let _ = write!(
-                out,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{height:.1}\" fill=\"{colour}\">\
-                 <title>{} {whose}: {}</title></rect>",
-                x + width * offset,
-                CHART_HEIGHT - height,
-                width * 0.4,
-                escape(&bin.bin),
-                percent(share)
-            );
-        }
-        let _ = write!(
-            out,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            x + width / 2.0,
-            CHART_HEIGHT + 15.0,
-            escape(&bin.bin)
-        );
-    }
-    out.push_str("</svg>");
-}
-
-/// PSI per field, coloured by status, each with its bins on demand.
-fn drift_table(out: &mut String, report: &MonitoringReport) {
-    out.push_str(
-        "<h2>Drift per field</h2><p class=\"muted\">Population stability index against training: \
-         stable below 0.10, watch to 0.25, act from 0.25.</p>\
-         <table id=\"drift-table\"><thead><tr><th>field</th><th>PSI</th><th>status</th><th>bins: training → window</th></tr></thead><tbody>",
-    );
-    let rows = std::iter::once(("probability_of_default", &report.score))
-        .chain(report.features.iter().map(|(name, drift)| (*name, drift)));
-    for (name, drift) in rows {
-        let psi = drift.psi.map_or("—".to_owned(), |psi| format!("{psi:.4}"));
-        let status = drift.status.as_str();
-        let bins: Vec<String> = drift
-            .bins
-            .iter()
-            .map(|bin| {
-                format!(
-                    "{} {} → {}",
-                    escape(&bin.bin),
-                    percent(bin.expected),
-                    bin.actual.map_or("—".to_owned(), percent)
-                )
-            })
-            .collect();
-        let _ = write!(
-            out,
-            "<tr data-field=\"{name}\" data-status=\"{status}\"><td>{name}</td><td class=\"number\">{psi}</td>\
-             <td><span class=\"status {status}\">{}</span></td>\
-             <td><details><summary>{} bins</summary>{}</details></td></tr>",
-            if drift.status == DriftStatus::InsufficientData {
-                "insufficient data"
-            } else {
-                status
-            },
-            drift.bins.len(),
-            bins.join("<br>")
-        );
-    }
-    out.push_str("</tbody></table>");
 }

@@ -86,7 +86,7 @@ pub async fn dashboard(
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .body(dashboard::page(
             &report,
-            champion.model(),
+            &champion.model().version,
             &comparison,
             Utc::now(),
         )))
