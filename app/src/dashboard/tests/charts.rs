@@ -66,7 +66,7 @@ fn hours_in_a_window() -> impl Strategy<Value = (i64, i64, Vec<(i64, u64, u64)>)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]
     fn decisions_bars_count_every_hour_stay_inside_and_are_proportional(
@@ -76,7 +76,9 @@ proptest! {
         let until = at(span) + TimeDelta::minutes(minutes);
         let mut hours: Vec<HourCount> = Vec::new();
         for (offset, decided, approved) in counts {
-            if !hours.iter().any(|hour| hour.hour == at(offset)) {
+            // An hour that starts at the window's (excluded) end holds none
+            // of its decisions.
+            if at(offset) < until && !hours.iter().any(|hour| hour.hour == at(offset)) {
                 hours.push(hour(at(offset), decided, approved));
             }
         }
