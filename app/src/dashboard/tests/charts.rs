@@ -253,3 +253,19 @@ fn one_hour_is_one_bar_across_the_drawing_with_its_rate() {
     // A lone point draws no line.
     assert!(select(&html, "polyline").is_empty());
 }
+
+#[test]
+fn a_week_of_hours_is_drawn_one_bar_an_hour_and_a_longer_window_groups_them() {
+    // 167 whole hours and a half: 168 hours touched, the most bars drawn.
+    let week = window(at(0), at(167) + TimeDelta::minutes(30));
+    let mut svg = String::new();
+    decisions_chart(&mut svg, week, &[hour(at(0), 1, 1)]);
+    assert_eq!(bars(&Html::parse_fragment(&svg)).len(), 168);
+    assert!(svg.contains("decisions per hour"), "{svg}");
+    // One hour more, and hours go in pairs.
+    let longer = window(at(0), at(168) + TimeDelta::minutes(30));
+    let mut svg = String::new();
+    decisions_chart(&mut svg, longer, &[hour(at(0), 1, 1)]);
+    assert_eq!(bars(&Html::parse_fragment(&svg)).len(), 85);
+    assert!(svg.contains("decisions per 2 hours"), "{svg}");
+}
