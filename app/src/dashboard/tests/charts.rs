@@ -189,6 +189,9 @@ proptest! {
                 let (cx, cy) = (number(dot, "cx"), number(dot, "cy"));
                 prop_assert!(cx > left && (0.0..=WIDTH).contains(&cx), "cx {}", cx);
                 left = cx;
+                // In the middle of its hour's slot: span + 1 hours across.
+                let offset = (hour.hour - at(0)).num_hours() as f64;
+                prop_assert!((cx - WIDTH * (offset + 0.5) / (span + 1) as f64).abs() <= ROUNDING, "cx {} for hour {}", cx, offset);
                 let (decided, approved) = hour.by_role[role as usize];
                 let rate = approved as f64 / decided as f64;
                 prop_assert!((cy - HEIGHT * (1.0 - rate)).abs() <= ROUNDING, "cy {} for {}", cy, rate);
