@@ -180,8 +180,19 @@ proptest! {
         assert_drawn_without_nan(&svg);
 
         let html = Html::parse_fragment(&svg);
+        let lines = select(&html, "polyline");
+        let mut drawn = lines.iter();
         for role in [Role::Champion, Role::Shadow] {
             let dots = select(&html, &format!("circle.{}", role.as_str()));
+            // A line through the dots, when there are two or more.
+            let through: Vec<String> = dots
+                .iter()
+                .map(|dot| format!("{},{}", attribute(dot, "cx"), attribute(dot, "cy")))
+                .collect();
+            if through.len() > 1 {
+                let line = drawn.next().expect("a line through the dots");
+                prop_assert_eq!(attribute(line, "points"), through.join(" "));
+            }
             let counted: Vec<&HourCount> = hours.iter().filter(|hour| hour.by_role[role as usize].0 > 0).collect();
             prop_assert_eq!(dots.len(), counted.len());
             let mut left = -1.0;
@@ -197,6 +208,7 @@ proptest! {
                 prop_assert!((cy - HEIGHT * (1.0 - rate)).abs() <= ROUNDING, "cy {} for {}", cy, rate);
             }
         }
+        prop_assert!(drawn.next().is_none(), "a line with fewer than two dots");
     }
 }
 
