@@ -43,6 +43,11 @@ async fn main() -> ExitCode {
             eprintln!("credit-decisions: configuration: {error}");
             return ExitCode::from(2);
         }
+        // The backtest's own input, as its unknown version is: exit 1.
+        Err(CommandLineError::Window(message)) => {
+            eprintln!("credit-decisions backtest: {message}");
+            return ExitCode::FAILURE;
+        }
     };
     match (action, config) {
         (Action::CheckModel(path), _) => commands::check_model::run(&path),

@@ -124,11 +124,13 @@ pub fn command(built_in_model: &str) -> Command {
 }
 
 /// An error of the command line: clap's own (usage, `--help`,
-/// `--version`), or a setting's value.
+/// `--version`), a setting's value, or a backtest's window (malformed, or
+/// ending before it starts).
 #[derive(Debug)]
 pub enum CommandLineError {
     Usage(clap::Error),
     Setting(ConfigError),
+    Window(String),
 }
 
 /// What to do, and the configuration to do it with (`None` for
@@ -174,9 +176,8 @@ fn backtest_request(matches: &ArgMatches) -> Result<BacktestRequest, CommandLine
                 DateTime::parse_from_rfc3339(text)
                     .map(|at| at.with_timezone(&Utc))
                     .map_err(|_| {
-                        CommandLineError::Usage(clap::Error::raw(
-                            clap::error::ErrorKind::ValueValidation,
-                            format!("--{name} '{text}' is not an RFC 3339 time like 2026-12-01T00:00:00Z\n"),
+                        CommandLineError::Window(format!(
+                            "--{name} '{text}' is not an RFC 3339 time like 2026-12-01T00:00:00Z"
                         ))
                     })
             })
@@ -185,9 +186,10 @@ fn backtest_request(matches: &ArgMatches) -> Result<BacktestRequest, CommandLine
     let since = time("since")?.expect("required");
     let until = time("until")?.unwrap_or_else(Utc::now);
     if since > until {
-        return Err(CommandLineError::Usage(clap::Error::raw(
-            clap::error::ErrorKind::ValueValidation,
-            "--since is after --until\n",
+        return Err(CommandLineError::Window(format!(
+            "--since {} is after --until {}",
+            since.to_rfc3339(),
+            until.to_rfc3339()
         )));
     }
     Ok(BacktestRequest {
@@ -290,18 +292,36 @@ mod tests {
             ("v2", None, true)
         );
         assert_eq!(request.until.to_rfc3339(), "2026-12-01T23:00:00+00:00");
-        assert!(run(&["backtest", "--model", "v2", "--since", "yesterday"]).is_err());
+        let Err(CommandLineError::Window(malformed)) =
+            run(&["backtest", "--model", "v2", "--since", "yesterday"])
+        else {
+            panic!("a malformed time is the window's error");
+        };
+        assert!(malformed.contains("'yesterday' is not an RFC 3339 time"));
+        let Err(CommandLineError::Window(inverted)) = run(&[
+            "backtest",
+            "--model",
+            "v2",
+            "--since",
+            "2026-12-02T00:00:00Z",
+            "--until",
+            "2026-12-01T00:00:00Z",
+        ]) else {
+            panic!("a window ending before it starts is refused");
+        };
+        assert!(inverted.contains("is after --until"), "{inverted}");
+        // An empty window is a window: it scores nothing.
         assert!(
             run(&[
                 "backtest",
                 "--model",
                 "v2",
                 "--since",
-                "2026-12-02T00:00:00Z",
+                "2026-12-01T00:00:00Z",
                 "--until",
-                "2026-12-01T00:00:00Z"
+                "2026-12-01T00:00:00Z",
             ])
-            .is_err()
+            .is_ok()
         );
         assert!(
             run(&[

@@ -240,11 +240,20 @@ async fn a_backtest_gives_what_a_live_shadow_gave_and_writes_nothing() {
     let unknown = run(&["backtest", "--model", "no-such", "--since", &since], &env);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(text(&unknown.stderr).contains("no model version no-such"));
-    let bad_window = run(
+    let malformed = run(
         &["backtest", "--model", SCORECARD, "--since", "yesterday"],
         &env,
     );
-    assert_eq!(bad_window.status.code(), Some(2));
+    assert_eq!(malformed.status.code(), Some(1));
+    assert!(text(&malformed.stderr).contains("not an RFC 3339 time"));
+    let inverted = run(
+        &[
+            "backtest", "--model", SCORECARD, "--since", &until, "--until", &since,
+        ],
+        &env,
+    );
+    assert_eq!(inverted.status.code(), Some(1));
+    assert!(text(&inverted.stderr).contains("is after --until"));
     let down = run(
         &["backtest", "--model", SCORECARD, "--since", &since],
         &[
