@@ -434,6 +434,8 @@ pub async fn logged_requests_contract(store: Arc<dyn DecisionStore>, log: Arc<dy
         loop {
             let page = log.page(window, after, limit).await.unwrap();
             pages += 1;
+            // A cursor that does not move fails here instead of paging forever.
+            assert!(pages <= 9, "pages of {limit} end");
             assert!(page.requests.len() <= usize::from(limit));
             read.extend(page.requests.iter().map(age));
             match page.next {
