@@ -88,6 +88,10 @@ mod tests {
         Verdict::from_model(probability, 0.5, "v1")
     }
 
+    async fn write(cache: &MemoryDecisionCache, key: CacheKey, outcome: Outcome) {
+        cache.write(&[(key, verdict(outcome))]).await.unwrap();
+    }
+
     fn found(entries: &[CacheEntry]) -> Vec<bool> {
         entries
             .iter()
@@ -98,10 +102,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_entry_lives_through_its_ttl_and_not_a_moment_longer() {
         let cache = MemoryDecisionCache::new(TTL);
-        cache
-            .write(&[(key(1), verdict(Outcome::Approve))])
-            .await
-            .unwrap();
+        write(&cache, key(1), Outcome::Approve).await;
         tokio::time::advance(TTL).await;
         assert_eq!(found(&cache.read(&[key(1)]).await.unwrap()), [true]);
         tokio::time::advance(Duration::from_millis(1)).await;
@@ -111,15 +112,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_write_starts_the_ttl_again_and_a_read_answers_each_key_in_order() {
         let cache = MemoryDecisionCache::new(TTL);
-        cache
-            .write(&[(key(1), verdict(Outcome::Approve))])
-            .await
-            .unwrap();
+        write(&cache, key(1), Outcome::Approve).await;
         tokio::time::advance(TTL / 2).await;
-        cache
-            .write(&[(key(1), verdict(Outcome::Decline))])
-            .await
-            .unwrap();
+        write(&cache, key(1), Outcome::Decline).await;
         tokio::time::advance(TTL).await;
         let entries = cache.read(&[key(2), key(1)]).await.unwrap();
         assert_eq!(found(&entries), [false, true]);
