@@ -422,10 +422,27 @@ mod tests {
 
     #[test]
     fn a_threshold_out_of_range_is_refused() {
-        let text = edited(|card| card["threshold"] = json!(1.5));
-        assert_eq!(
-            Card::parse(&text).unwrap_err(),
-            "the threshold 1.5 is not between 0 and 1"
-        );
+        // (0, 1) is open: a threshold of 0 declines everyone, 1 no one.
+        for threshold in [1.5, 1.0, 0.0, -0.25] {
+            let text = edited(|card| card["threshold"] = json!(threshold));
+            assert_eq!(
+                Card::parse(&text).unwrap_err(),
+                format!("the threshold {threshold} is not between 0 and 1")
+            );
+        }
+    }
+
+    /// A reason read to an applicant must say something: a blank code or
+    /// a blank description is as good as none.
+    #[test]
+    fn a_blank_reason_code_or_description_is_refused() {
+        for member in ["code", "description"] {
+            let text = edited(|card| card["features"][3]["reason"][member] = json!("  "));
+            assert_eq!(
+                Card::parse(&text).unwrap_err(),
+                "feature purpose has no reason code and description",
+                "{member}"
+            );
+        }
     }
 }

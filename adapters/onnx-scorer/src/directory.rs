@@ -66,3 +66,88 @@ pub fn load_directory(dir: &Path, most: usize) -> (Vec<(String, OnnxScorer)>, Ve
     }
     (loaded, refused)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    /// A directory holding the repository's model under each of `names`,
+    /// each with its card, and a file that is not a model.
+    fn directory_of(names: &[&str]) -> tempfile::TempDir {
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model");
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            std::fs::copy(
+                model.join("credit-model.onnx"),
+                dir.path().join(format!("{name}.onnx")),
+            )
+            .unwrap();
+            std::fs::copy(
+                model.join("credit-model.card.json"),
+                dir.path().join(format!("{name}.card.json")),
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.path().join("notes.txt"), "not a model").unwrap();
+        dir
+    }
+
+    fn names(loaded: &[(String, OnnxScorer)]) -> Vec<&str> {
+        loaded.iter().map(|(file, _)| file.as_str()).collect()
+    }
+
+    #[test]
+    fn every_model_loads_in_name_order_and_nothing_else_is_read() {
+        let dir = directory_of(&["b", "a"]);
+        let (loaded, refused) = load_directory(dir.path(), 8);
+        assert_eq!(names(&loaded), ["a.onnx", "b.onnx"]);
+        assert_eq!(refused, []);
+    }
+
+    #[test]
+    fn past_the_bound_the_rest_are_refused_unread() {
+        let dir = directory_of(&["a", "b", "c"]);
+        let (loaded, refused) = load_directory(dir.path(), 2);
+        assert_eq!(names(&loaded), ["a.onnx", "b.onnx"]);
+        assert_eq!(
+            refused,
+            [Refused {
+                file: "c.onnx".to_owned(),
+                error: "the directory holds more than 2 models; the rest are not read".to_owned(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_model_without_its_card_is_refused_and_the_others_load() {
+        let dir = directory_of(&["a", "b"]);
+        std::fs::remove_file(dir.path().join("a.card.json")).unwrap();
+        let (loaded, refused) = load_directory(dir.path(), 8);
+        assert_eq!(names(&loaded), ["b.onnx"]);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].file, "a.onnx");
+        assert!(
+            refused[0].error.contains("a.card.json"),
+            "{}",
+            refused[0].error
+        );
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_read_is_one_refusal() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let (loaded, refused) = load_directory(&missing, 8);
+        assert!(loaded.is_empty());
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].file, missing.display().to_string());
+        assert!(
+            refused[0]
+                .error
+                .starts_with("the directory cannot be read: "),
+            "{}",
+            refused[0].error
+        );
+    }
+}

@@ -483,10 +483,272 @@ mod tests {
     }
 
     #[test]
+    fn reads_stop_at_the_limit_of_a_file_whose_size_is_wrong() {
+        // /proc says its files are empty: only reading tells their size.
+        let status = Path::new("/proc/self/status");
+        assert_eq!(std::fs::metadata(status).unwrap().len(), 0);
+        assert_eq!(
+            read_bounded(status, 16),
+            Err("it has more than 16 bytes".to_owned())
+        );
+    }
+
+    /// Sparse files just past each bound: refused by their size, unread.
+    #[test]
+    fn a_model_or_a_card_past_its_bound_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("huge.onnx");
+        std::fs::File::create(&model)
+            .unwrap()
+            .set_len(64 * 1024 * 1024 + 1)
+            .unwrap();
+        assert_eq!(
+            OnnxScorer::from_path(&model).err().unwrap().to_string(),
+            format!(
+                "cannot read the model {}: it has 67108865 bytes; at most 67108864 are read",
+                model.display()
+            )
+        );
+        let model = dir.path().join("small.onnx");
+        std::fs::copy(repository_model(), &model).unwrap();
+        let card = dir.path().join("small.card.json");
+        std::fs::File::create(&card)
+            .unwrap()
+            .set_len(4 * 1024 * 1024 + 1)
+            .unwrap();
+        assert_eq!(
+            OnnxScorer::from_path(&model).err().unwrap().to_string(),
+            format!(
+                "the model card {} cannot be used: it has 4194305 bytes; at most 4194304 are read",
+                card.display()
+            )
+        );
+    }
+
+    #[test]
+    fn every_version_in_the_repository_loads() {
+        let versions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/versions");
+        for version in [
+            "german-credit-2026.11.0",
+            "german-credit-scorecard-2026.12.0",
+        ] {
+            let scorer = OnnxScorer::from_path(&versions.join(format!("{version}.onnx")))
+                .unwrap_or_else(|error| panic!("{version}: {error}"));
+            assert_eq!(scorer.model().version, version);
+        }
+    }
+
+    #[test]
+    fn a_model_that_favours_the_young_is_refused() {
+        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/testdata");
+        let Err(ModelLoadError::InvalidModel { reason, .. }) =
+            OnnxScorer::from_path(&testdata.join("young-favoured.onnx"))
+        else {
+            panic!("the young-favoured model loaded");
+        };
+        assert!(
+            reason.starts_with("its age term favours the young: age 62 has log-odds"),
+            "{reason}"
+        );
+    }
+
+    /// The port scores and explains applications as their feature vectors.
+    #[test]
+    fn the_port_scores_and_explains_applications() {
+        let scorer = OnnxScorer::built_in().unwrap();
+        let read = |text: &str| {
+            let body: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(text).unwrap();
+            Application::from_json(&body).unwrap()
+        };
+        let example = read(include_str!(
+            "../../../domain/testdata/example-application.json"
+        ));
+        let declined = read(include_str!(
+            "../../../domain/testdata/declined-application.json"
+        ));
+        let rows = [encode(&example), encode(&declined)];
+        let scores = scorer.score(&[&example, &declined]).unwrap();
+        assert_eq!(scores, scorer.score_features(&rows).unwrap());
+        assert!(scores[1] >= scorer.model().threshold, "{scores:?}");
+        let reasons = scorer.explain(&[&declined]).unwrap();
+        assert_eq!(reasons, scorer.explain_features(&rows[1..]).unwrap());
+        assert!(!reasons[0].is_empty());
+    }
+
+    #[test]
     fn the_built_in_model_loads_with_its_card() {
         let scorer = OnnxScorer::built_in().unwrap();
         assert_eq!(scorer.model().version, "german-credit-2026.11.0");
         assert!(scorer.model().threshold > 0.0 && scorer.model().threshold < 1.0);
         assert_eq!(scorer.model().card["version"], "german-credit-2026.11.0");
+        assert_eq!(OnnxScorer::built_in_version(), scorer.model().version);
+    }
+
+    fn repository_model() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/credit-model.onnx")
+    }
+
+    #[test]
+    fn a_model_file_loads_with_the_card_beside_it_and_not_without() {
+        let scorer = OnnxScorer::from_path(&repository_model()).unwrap();
+        assert_eq!(scorer.model().version, "german-credit-2026.11.0");
+
+        let dir = tempfile::tempdir().unwrap();
+        let alone = dir.path().join("alone.onnx");
+        std::fs::copy(repository_model(), &alone).unwrap();
+        let Err(error) = OnnxScorer::from_path(&alone) else {
+            panic!("a model without its card loaded");
+        };
+        assert!(
+            matches!(&error, ModelLoadError::MissingCard { path } if *path == dir.path().join("alone.card.json")),
+            "{error}"
+        );
+    }
+
+    /// The most favourable row with one feature changed.
+    fn references_with(scorer: &OnnxScorer, feature: usize, value: f32) -> [f32; FEATURE_COUNT] {
+        let mut row = scorer.reasons.references;
+        row[feature] = value;
+        row
+    }
+
+    const AGE: usize = 11;
+    const DURATION: usize = 1;
+
+    #[test]
+    fn each_row_gets_its_own_probability() {
+        let scorer = OnnxScorer::built_in().unwrap();
+        let best = scorer.reasons.references;
+        let young = references_with(&scorer, AGE, 19.0);
+        let scores = scorer.score_features(&[best, young, best]).unwrap();
+        assert_eq!(scores.len(), 3);
+        assert!(scores.iter().all(|p| (0.0..=1.0).contains(p)), "{scores:?}");
+        assert_eq!(scores[0], scores[2]);
+        assert!(scores[1] > scores[0], "younger is riskier here: {scores:?}");
+    }
+
+    fn codes(reasons: &[Reason]) -> Vec<&str> {
+        reasons
+            .iter()
+            .map(|reason| reason.feature.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_row_at_its_most_favourable_values_has_no_reason() {
+        let scorer = OnnxScorer::built_in().unwrap();
+        let reasons = scorer
+            .explain_features(&[scorer.reasons.references])
+            .unwrap();
+        assert_eq!(reasons, vec![Vec::<Reason>::new()]);
+    }
+
+    #[test]
+    fn a_reason_is_a_feature_that_raised_the_log_odds_most_first() {
+        let scorer = OnnxScorer::built_in().unwrap();
+        let long = references_with(&scorer, DURATION, 60.0);
+        assert_eq!(
+            codes(&scorer.explain_features(&[long]).unwrap()[0]),
+            ["duration_months"]
+        );
+        // Every feature at its least favourable value: the largest rises,
+        // at most the card's number of them, largest first.
+        let worst = least_favourable(&scorer);
+        let reasons = &scorer.explain_features(&[worst]).unwrap()[0];
+        assert_eq!(reasons.len(), scorer.reasons.rules.at_most);
+        let own = scorer.run(&[worst]).unwrap().logits[0];
+        let rise = |reason: &Reason| {
+            let feature = Application::FIELDS
+                .iter()
+                .position(|field| field.name == reason.feature)
+                .unwrap();
+            let mut variant = worst;
+            variant[feature] = scorer.reasons.references[feature];
+            own - scorer.run(&[variant]).unwrap().logits[0]
+        };
+        let rises: Vec<f32> = reasons.iter().map(rise).collect();
+        assert!(rises.windows(2).all(|pair| pair[0] >= pair[1]), "{rises:?}");
+        // No feature left out rose more than the last one kept.
+        let smallest_kept = *rises.last().unwrap();
+        for (feature, field) in Application::FIELDS.iter().enumerate() {
+            if codes(reasons).contains(&field.name) {
+                continue;
+            }
+            let mut variant = worst;
+            variant[feature] = scorer.reasons.references[feature];
+            let left_out = own - scorer.run(&[variant]).unwrap().logits[0];
+            assert!(left_out <= smallest_kept, "{} rose {left_out}", field.name);
+        }
+    }
+
+    /// Each feature at the value whose log-odds are the highest, the others
+    /// at their most favourable.
+    fn least_favourable(scorer: &OnnxScorer) -> [f32; FEATURE_COUNT] {
+        let mut worst = scorer.reasons.references;
+        for (feature, field) in Application::FIELDS.iter().enumerate() {
+            let candidates: Vec<f32> = match field.kind {
+                domain::fields::FieldKind::Categorical { values, .. } => {
+                    (0..values.len()).map(|code| code as f32).collect()
+                }
+                domain::fields::FieldKind::Boolean => vec![0.0, 1.0],
+                domain::fields::FieldKind::Integer { min, max } => {
+                    vec![min as f32, max as f32]
+                }
+                domain::fields::FieldKind::Number { exclusive_min, max } => {
+                    vec![(exclusive_min + 1.0) as f32, max as f32]
+                }
+            };
+            let rows: Vec<_> = candidates
+                .iter()
+                .map(|&value| references_with(scorer, feature, value))
+                .collect();
+            let logits = scorer.run(&rows).unwrap().logits;
+            let highest = (0..rows.len())
+                .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+                .unwrap();
+            worst[feature] = candidates[highest];
+        }
+        worst
+    }
+
+    /// Regulation B: from the card's age on, age is never a reason, though
+    /// the model scores it (this model favours age up to its maximum).
+    #[test]
+    fn age_is_no_reason_from_the_cards_age_on() {
+        let scorer = OnnxScorer::built_in().unwrap();
+        let from = f32::from(scorer.reasons.rules.age_never_a_reason_from);
+        let younger = references_with(&scorer, AGE, from - 1.0);
+        let at = references_with(&scorer, AGE, from);
+        let reasons = scorer.explain_features(&[younger, at]).unwrap();
+        assert_eq!(codes(&reasons[0]), ["age_years"]);
+        assert_eq!(reasons[1], Vec::<Reason>::new());
+        let scores = scorer
+            .score_features(&[at, scorer.reasons.references])
+            .unwrap();
+        assert!(
+            scores[0] > scores[1],
+            "the model still scores age: {scores:?}"
+        );
+    }
+
+    /// Rows explained together get what each gets alone: the one run's
+    /// variants are told apart by position.
+    #[test]
+    fn rows_explained_together_get_their_own_reasons() {
+        let scorer = OnnxScorer::built_in().unwrap();
+        let rows = [
+            least_favourable(&scorer),
+            scorer.reasons.references,
+            references_with(&scorer, DURATION, 60.0),
+            references_with(&scorer, AGE, 19.0),
+            least_favourable(&scorer),
+        ];
+        let alone: Vec<Vec<Reason>> = rows
+            .iter()
+            .map(|row| scorer.explain_features(&[*row]).unwrap().remove(0))
+            .collect();
+        assert_eq!(scorer.explain_features(&rows).unwrap(), alone);
+        assert!(alone.iter().filter(|reasons| reasons.is_empty()).count() == 1);
     }
 }
