@@ -183,6 +183,18 @@ mod tests {
         }
     }
 
+    /// The generation only moves forward: two changes never bring an old
+    /// ticket back to life.
+    #[test]
+    fn a_ticket_stays_stale_whatever_follows_the_change() {
+        let near = tracked_cache(4);
+        let ticket = near.ticket().unwrap();
+        near.drop_all();
+        near.invalidate(["other"]);
+        near.keep(ticket, [("a".to_owned(), verdict(0.1))]);
+        assert_eq!(near.get("a"), None);
+    }
+
     #[test]
     fn tracking_confirmed_again_spoils_no_read_in_flight() {
         let near = tracked_cache(4);

@@ -54,6 +54,9 @@ mod tests {
             .collect();
         hosts.sort();
         assert_eq!(hosts, ["10.0.0.1:7001", "10.0.0.2:7002", "10.0.0.3:7003"]);
+        // fred's own spelling of further nodes is kept beside ours.
+        let spelled = config_of("redis-cluster://10.0.0.1:7001?node=10.0.0.2:7002").unwrap();
+        assert_eq!(spelled.server.hosts().len(), 2);
         let one = config_of("redis-cluster://:pw@10.0.0.1:7001").unwrap();
         assert_eq!(one.server.hosts().len(), 1);
         assert_eq!(one.password.as_deref(), Some("pw"));
