@@ -552,6 +552,22 @@ mod tests {
         );
     }
 
+    /// Reasons are ranked by the second output: a model whose second output
+    /// is not the first's log-odds is refused by its trial run.
+    #[test]
+    fn a_model_whose_outputs_disagree_is_refused() {
+        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/testdata");
+        let Err(ModelLoadError::InvalidModel { reason, .. }) =
+            OnnxScorer::from_path(&testdata.join("outputs-disagree.onnx"))
+        else {
+            panic!("a model whose outputs disagree loaded");
+        };
+        assert!(
+            reason.starts_with("the model's second output is not the log-odds of its first"),
+            "{reason}"
+        );
+    }
+
     /// The port scores and explains applications as their feature vectors.
     #[test]
     fn the_port_scores_and_explains_applications() {
@@ -615,6 +631,7 @@ mod tests {
 
     const AGE: usize = 11;
     const DURATION: usize = 1;
+    const CREDIT_AMOUNT: usize = 4;
 
     #[test]
     fn each_row_gets_its_own_probability() {
@@ -655,30 +672,45 @@ mod tests {
         // Every feature at its least favourable value: the largest rises,
         // at most the card's number of them, largest first.
         let worst = least_favourable(&scorer);
-        let reasons = &scorer.explain_features(&[worst]).unwrap()[0];
-        assert_eq!(reasons.len(), scorer.reasons.rules.at_most);
-        let own = scorer.run(&[worst]).unwrap().logits[0];
-        let rise = |reason: &Reason| {
-            let feature = Application::FIELDS
-                .iter()
-                .position(|field| field.name == reason.feature)
-                .unwrap();
-            let mut variant = worst;
+        assert_ranked(&scorer, worst, scorer.reasons.rules.at_most);
+        // A low risk with three features off their best (its log-odds are
+        // negative, where a ratio would rank them the other way round).
+        let mut three = references_with(&scorer, DURATION, 60.0);
+        three[AGE] = 19.0;
+        three[CREDIT_AMOUNT] = 15_000.0;
+        assert!(scorer.run(&[three]).unwrap().logits[0] < 0.0);
+        assert_ranked(&scorer, three, 3);
+    }
+
+    /// `row`'s reasons are `count` features, those whose most favourable
+    /// value lowers its log-odds the most, most first.
+    fn assert_ranked(scorer: &OnnxScorer, row: [f32; FEATURE_COUNT], count: usize) {
+        let reasons = &scorer.explain_features(&[row]).unwrap()[0];
+        assert_eq!(reasons.len(), count, "{reasons:?}");
+        let own = scorer.run(&[row]).unwrap().logits[0];
+        let rise = |feature: usize| {
+            let mut variant = row;
             variant[feature] = scorer.reasons.references[feature];
             own - scorer.run(&[variant]).unwrap().logits[0]
         };
-        let rises: Vec<f32> = reasons.iter().map(rise).collect();
-        assert!(rises.windows(2).all(|pair| pair[0] >= pair[1]), "{rises:?}");
+        let position = |name: &str| {
+            Application::FIELDS
+                .iter()
+                .position(|field| field.name == name)
+                .unwrap()
+        };
+        let rises: Vec<f32> = reasons
+            .iter()
+            .map(|reason| rise(position(&reason.feature)))
+            .collect();
+        assert!(rises.windows(2).all(|pair| pair[0] > pair[1]), "{rises:?}");
         // No feature left out rose more than the last one kept.
         let smallest_kept = *rises.last().unwrap();
         for (feature, field) in Application::FIELDS.iter().enumerate() {
-            if codes(reasons).contains(&field.name) {
-                continue;
+            if !codes(reasons).contains(&field.name) {
+                let left_out = rise(feature);
+                assert!(left_out <= smallest_kept, "{} rose {left_out}", field.name);
             }
-            let mut variant = worst;
-            variant[feature] = scorer.reasons.references[feature];
-            let left_out = own - scorer.run(&[variant]).unwrap().logits[0];
-            assert!(left_out <= smallest_kept, "{} rose {left_out}", field.name);
         }
     }
 
@@ -737,10 +769,12 @@ mod tests {
     #[test]
     fn rows_explained_together_get_their_own_reasons() {
         let scorer = OnnxScorer::built_in().unwrap();
+        // The first has no variant: a later row read at the wrong place
+        // would read its log-odds.
         let rows = [
-            least_favourable(&scorer),
             scorer.reasons.references,
             references_with(&scorer, DURATION, 60.0),
+            least_favourable(&scorer),
             references_with(&scorer, AGE, 19.0),
             least_favourable(&scorer),
         ];
