@@ -209,3 +209,105 @@ fn role_of(row: &sea_orm::QueryResult) -> Result<Role, DbErr> {
     let role: String = row.try_get("", "role")?;
     Role::parse(&role).ok_or_else(|| DbErr::Custom(format!("a tally of an unknown role '{role}'")))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use domain::{
+        Arm, CanonicalRequest, Cells, Decision, DecisionId, DecisionRecord, Outcome, Source,
+        Verdict,
+    };
+
+    use super::*;
+
+    fn at(minute: u32, second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 7, 12, minute, second)
+            .unwrap()
+    }
+
+    /// An entry counted by its outcome and source only (unbinned cells).
+    fn entry(
+        created_at: DateTime<Utc>,
+        version: &str,
+        arm: Arm,
+        outcome: Outcome,
+        source: Source,
+        shadow: Option<(&str, Outcome)>,
+    ) -> StoreEntry {
+        let decision_id = DecisionId::mint();
+        let probability = if outcome == Outcome::Approve {
+            0.1
+        } else {
+            0.9
+        };
+        let shadow_verdict = shadow.map(|(version, outcome)| {
+            Verdict::from_model(
+                if outcome == Outcome::Approve {
+                    0.1
+                } else {
+                    0.9
+                },
+                0.5,
+                version,
+            )
+        });
+        StoreEntry {
+            record: DecisionRecord {
+                decision_id,
+                created_at,
+                source,
+                request: CanonicalRequest::from_logged("{}".to_owned()).unwrap(),
+                response: Decision {
+                    decision_id,
+                    verdict: Verdict::from_model(probability, 0.5, version),
+                },
+                arm,
+                shadow: shadow_verdict,
+            },
+            cells: Cells::unbinned(outcome, source),
+            shadow_cells: shadow.map(|(_, outcome)| Cells::unbinned(outcome, Source::Model)),
+        }
+    }
+
+    /// Cells: approve, decline, from the model, from the cache.
+    #[test]
+    fn a_groups_tallies_are_summed_per_minute_version_and_role_in_key_order() {
+        use Outcome::{Approve, Decline};
+        use Source::{Cache, Model};
+        let entries = [
+            entry(at(1, 5), "v1", Arm::Champion, Approve, Model, None),
+            entry(
+                at(0, 50),
+                "v1",
+                Arm::Champion,
+                Decline,
+                Cache,
+                Some(("v3", Approve)),
+            ),
+            entry(at(0, 10), "v1", Arm::Champion, Approve, Model, None),
+            entry(at(0, 30), "v2", Arm::Challenger, Decline, Model, None),
+        ];
+        let group = GroupTallies::of(&entries);
+        assert_eq!(group.minutes, [at(0, 0), at(0, 0), at(0, 0), at(1, 0)]);
+        assert_eq!(group.model_versions, ["v1", "v2", "v3", "v1"]);
+        assert_eq!(
+            group.roles,
+            ["champion", "challenger", "shadow", "champion"]
+        );
+        assert_eq!(group.width, 4);
+        #[rustfmt::skip]
+        assert_eq!(group.counts, [
+            1, 1, 1, 1, // v1 at 12:00: one approve from the model, one decline from the cache
+            0, 1, 1, 0, // v2, its challenger's decline
+            1, 0, 1, 0, // v3's shadow approve, padded to the width
+            1, 0, 1, 0, // v1 at 12:01
+        ]);
+    }
+
+    #[test]
+    fn no_entries_no_tallies() {
+        let group = GroupTallies::of(&[]);
+        assert_eq!(group.width, 0);
+        assert!(group.minutes.is_empty() && group.counts.is_empty());
+    }
+}
