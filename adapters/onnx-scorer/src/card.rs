@@ -99,6 +99,10 @@ struct CardCode {
     code: u8,
 }
 
+/// The smallest `reasons.min_logit` a card may set: ten times the rounding
+/// of f32 log-odds near 20 (see `check_reasons`).
+pub const MIN_LOGIT_FLOOR: f32 = 1e-5;
+
 impl Card {
     /// Parses a card and checks it against the contract's features.
     pub fn parse(text: &str) -> Result<(Card, Value), String> {
@@ -167,10 +171,15 @@ impl Card {
             return Err("its `reasons.at_most` is 0".to_owned());
         }
         // A reason is a feature that raised the log-odds; one that left them
-        // as they were (a rise of 0) never is.
-        if rules.min_logit.is_nan() || rules.min_logit < 0.0 {
+        // as they were never is. f32 rounding moves log-odds by a unit in
+        // the last place (5e-7 at 6, 2e-6 at 20), and the reasons' run
+        // computes a row and its variants in one batch, which rounds
+        // differently: below the floor, a feature that changed nothing
+        // could be a reason.
+        if rules.min_logit.is_nan() || rules.min_logit < MIN_LOGIT_FLOOR {
             return Err(format!(
-                "its `reasons.min_logit` is {}, not 0 or more",
+                "its `reasons.min_logit` is {}, below {MIN_LOGIT_FLOOR}: a smaller rise may be \
+                 f32 rounding",
                 rules.min_logit
             ));
         }
@@ -409,14 +418,20 @@ mod tests {
     }
 
     #[test]
-    fn a_negative_min_logit_is_refused() {
-        // Below 0, a feature that changed nothing would be a reason.
-        let text = edited(|card| card["reasons"]["min_logit"] = json!(-0.5));
-        assert_eq!(
-            Card::parse(&text).unwrap_err(),
-            "its `reasons.min_logit` is -0.5, not 0 or more"
-        );
-        let text = edited(|card| card["reasons"]["min_logit"] = json!(0));
+    fn a_min_logit_below_the_rounding_floor_is_refused() {
+        // Below it, a feature that changed nothing could be a reason.
+        for min_logit in [-0.5, 0.0, 1e-6] {
+            let text = edited(|card| card["reasons"]["min_logit"] = json!(min_logit));
+            assert_eq!(
+                Card::parse(&text).unwrap_err(),
+                format!(
+                    "its `reasons.min_logit` is {}, below 0.00001: a smaller rise may be f32 \
+                     rounding",
+                    min_logit as f32
+                )
+            );
+        }
+        let text = edited(|card| card["reasons"]["min_logit"] = json!(MIN_LOGIT_FLOOR));
         assert!(Card::parse(&text).is_ok());
     }
 

@@ -248,7 +248,8 @@ impl OnnxScorer {
     ///
     /// A feature already at its most favourable value gets no variant: the
     /// variant would be the vector itself, a rise of 0, which is never above
-    /// `min_logit` (the card refuses one below 0). A typical decline has a
+    /// `min_logit` (the card refuses one below `MIN_LOGIT_FLOOR`, which is
+    /// above f32 rounding). A typical decline has a
     /// quarter of its features there, so the run is that much smaller.
     pub fn explain_features(
         &self,
@@ -549,6 +550,43 @@ mod tests {
         assert!(
             reason.starts_with("its age term favours the young: age 62 has log-odds"),
             "{reason}"
+        );
+    }
+
+    /// A feature whose value changed nothing is no reason, even with the
+    /// smallest `min_logit` a card may set: the scorecard gives every value
+    /// of a bin the same points, so a value in the most favourable one's
+    /// bin rises by 0 alone, and by a rounding error in the reasons' run.
+    #[test]
+    fn a_feature_that_changed_nothing_is_no_reason() {
+        let versions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/versions");
+        let model_path = versions.join("german-credit-scorecard-2026.12.0.onnx");
+        let card_path = versions.join("german-credit-scorecard-2026.12.0.card.json");
+        let mut card: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&card_path).unwrap()).unwrap();
+        card["reasons"]["min_logit"] = serde_json::json!(crate::card::MIN_LOGIT_FLOOR);
+        let scorer = OnnxScorer::load(
+            &model_path,
+            &std::fs::read(&model_path).unwrap(),
+            &card_path,
+            &card.to_string(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let best = scorer.reasons.references;
+        let own = scorer.run(&[best]).unwrap().logits[0];
+        let duration = best[DURATION];
+        let same_bin = (1..=72)
+            .map(|months| months as f32)
+            .find(|&months| {
+                let row = references_with(&scorer, DURATION, months);
+                months != duration && scorer.run(&[row]).unwrap().logits[0] == own
+            })
+            .expect("another duration in the most favourable one's bin");
+        let row = references_with(&scorer, DURATION, same_bin);
+        assert_eq!(
+            scorer.explain_features(&[row]).unwrap(),
+            vec![Vec::<Reason>::new()]
         );
     }
 

@@ -80,7 +80,9 @@ pub struct CardReasonsDoc {
     /// The most reasons a decline gives.
     #[schema(example = 4)]
     pub at_most: u32,
-    /// The least a feature must raise the log-odds by to be a reason.
+    /// The least a feature must raise the log-odds by to be a reason; a
+    /// card is refused below 1e-5 (f32 rounding could pass it).
+    #[schema(minimum = 0.00001, example = 0.0001)]
     pub min_logit: f64,
     /// From this age on, age is never a reason.
     #[schema(example = 62)]
