@@ -407,6 +407,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn draining_lets_what_is_queued_be_committed_within_its_patience() {
+        let database = Database::new(false, 0);
+        let group = start(&database, 100, 100, 1);
+        let waiting = append(&group, 2).await;
+        let draining = {
+            let group = group.clone();
+            tokio::spawn(async move { group.drain(Duration::from_secs(10)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!draining.is_finished(), "drained with rows waiting");
+        database.let_through(1);
+        waiting.await.unwrap().unwrap();
+        draining.await.unwrap();
+        assert_eq!(database.sizes(), [2]);
+    }
+
+    #[tokio::test]
     async fn draining_waits_for_the_queue_then_stops_the_writers() {
         let database = Database::new(false, 0);
         let group = start(&database, 100, 100, 1);
