@@ -234,3 +234,66 @@ impl DecisionCache for RedisDecisionCache {
             .map(|_| ())
     }
 }
+
+/// Against the Redis the suite runs on (`CREDIT_DECISIONS_TEST_REDIS_URL`,
+/// by default the local port), in a namespace of each test's own; nothing
+/// is written there.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn cache(ttl: Duration) -> RedisDecisionCache {
+        let url = std::env::var("CREDIT_DECISIONS_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        let namespace = format!(
+            "redis-cache-test-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        );
+        RedisDecisionCache::connect(RedisCacheSettings {
+            url,
+            namespace,
+            ttl,
+            timeout: Duration::from_secs(1),
+            near_entries: 0,
+            signing_key: None,
+        })
+        .await
+        .unwrap()
+    }
+
+    fn key() -> CacheKey {
+        let request = domain::CanonicalRequest::from_logged("{}".to_owned()).unwrap();
+        CacheKey::for_canonical("v1", &request)
+    }
+
+    /// An error Redis answers is no timeout: it is reported with Redis's
+    /// words (here a time to live Redis refuses).
+    #[tokio::test]
+    async fn an_error_redis_answers_is_unavailable_with_its_message() {
+        let cache = cache(Duration::ZERO).await;
+        cache
+            .ping()
+            .await
+            .expect("Redis answers (scripts/test starts it)");
+        let verdict = Verdict::from_model(0.1, 0.5, "v1");
+        match cache.write(&[(key(), verdict)]).await {
+            Err(CacheError::Unavailable(message)) => {
+                assert!(message.contains("invalid expire time"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cache.read(&[key()]).await.unwrap(), [CacheEntry::Missing]);
+    }
+
+    #[tokio::test]
+    async fn a_closed_cache_answers_no_more() {
+        let cache = cache(Duration::from_secs(60)).await;
+        cache
+            .ping()
+            .await
+            .expect("Redis answers (scripts/test starts it)");
+        cache.close().await;
+        assert!(cache.ping().await.is_err());
+    }
+}
