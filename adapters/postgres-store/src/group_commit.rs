@@ -424,6 +424,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_idle_store_drains_at_once() {
+        let database = Database::new(true, 0);
+        let group = start(&database, 100, 100, 1);
+        group.append(entries(1)).await.unwrap();
+        let drained =
+            tokio::time::timeout(Duration::from_secs(2), group.drain(Duration::from_secs(60)))
+                .await;
+        assert!(drained.is_ok(), "an empty queue waited for its patience");
+    }
+
+    #[tokio::test]
     async fn draining_waits_for_the_queue_then_stops_the_writers() {
         let database = Database::new(false, 0);
         let group = start(&database, 100, 100, 1);
