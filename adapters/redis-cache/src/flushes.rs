@@ -113,4 +113,40 @@ mod tests {
             ["credit-decisions:near-canary:{0}:c1"]
         );
     }
+
+    /// On the suite's Redis Cluster (`CREDIT_DECISIONS_TEST_REDIS_CLUSTER_URL`,
+    /// started by scripts/test): one canary on each primary, so a flush of
+    /// any node is noticed.
+    #[tokio::test]
+    async fn on_a_cluster_each_primary_holds_one_canary() {
+        let url = std::env::var("CREDIT_DECISIONS_TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+            "redis-cluster://127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103".to_owned()
+        });
+        let client = Builder::from_config(crate::url::config_of(&url).unwrap())
+            .build()
+            .unwrap();
+        client
+            .init()
+            .await
+            .expect("the Redis Cluster answers (scripts/test starts it)");
+        let routing = client.cached_cluster_state().expect("a cluster's slot map");
+        let keys = Canaries::new("credit-decisions", "c1").keys(&client);
+        let mut holders: Vec<String> = keys
+            .iter()
+            .map(|key| {
+                let tag = key.split(['{', '}']).nth(1).unwrap();
+                let slot = fred::util::redis_keyslot(tag.as_bytes());
+                routing.get_server(slot).unwrap().to_string()
+            })
+            .collect();
+        holders.sort();
+        let mut primaries: Vec<String> = routing
+            .unique_primary_nodes()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        primaries.sort();
+        assert_eq!(holders, primaries);
+        let _ = client.quit().await;
+    }
 }
