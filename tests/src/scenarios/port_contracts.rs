@@ -615,6 +615,31 @@ mod real_servers {
         logged_requests_contract(store, Arc::new(reader)).await;
     }
 
+    /// A backtest compares against the champion the log's newest routing
+    /// change names.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_postgres_log_reader_names_the_newest_champion() {
+        let real = RealBackends::create().await;
+        let store: Arc<dyn RoutingStore> = Arc::new(real.store().await);
+        let settings = postgres_store::PostgresStoreSettings::new(&real.database().url);
+        let reader = postgres_store::PostgresLogReader::open(&settings)
+            .await
+            .unwrap();
+        assert_eq!(reader.champion().await.unwrap(), None);
+        for (generation, champion) in [(0, "v1"), (1, "v2")] {
+            store
+                .append(
+                    generation,
+                    &routing_request(champion, None, "promote"),
+                    "3f2a9c1e",
+                )
+                .await
+                .unwrap();
+            assert_eq!(reader.champion().await.unwrap().as_deref(), Some(champion));
+        }
+        reader.close().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_postgres_store_keeps_the_routing_contract() {
         let real = RealBackends::create().await;
