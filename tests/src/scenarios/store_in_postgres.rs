@@ -290,6 +290,33 @@ async fn rows_of(url: &str, records: &[domain::DecisionRecord]) -> Vec<usize> {
     counts
 }
 
+/// A row keeps the cells its decision counts in (little-endian u16s), so
+/// that tallies can be rebuilt from the rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_keeps_the_cells_its_decision_counts_in() {
+    let real = RealBackends::create().await;
+    let log = real.store().await;
+    let record = record(Source::Model);
+    let logged = entries(std::slice::from_ref(&record));
+    log.append(&logged).await.unwrap();
+    let rows = TestDatabase::query_json_at(
+        &real.database().url,
+        &format!(
+            "SELECT encode(cells, 'hex') AS cells FROM decisions WHERE decision_id = '{}'",
+            record.decision_id
+        ),
+    )
+    .await;
+    assert!(logged[0].cells.is_binned());
+    let counted = logged[0].cells.counted();
+    let expected: String = counted
+        .iter()
+        .flat_map(|cell| cell.to_le_bytes())
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(rows, vec![json!({ "cells": expected })]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_share_commits_and_each_returns_after_its_own() {
     let real = RealBackends::create().await;
