@@ -6,18 +6,13 @@ load (its trial run), and onnx-scorer's tests check that it does.
     python model/testdata/make_outputs_disagree.py
 """
 
-import hashlib
-import json
-import pathlib
-
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-HERE = pathlib.Path(__file__).resolve().parent
-MODEL = HERE.parent / "credit-model.onnx"
+from variant import BUILT_IN_MODEL, write_variant
 
-model = onnx.load(MODEL)
+model = onnx.load(BUILT_IN_MODEL)
 graph = model.graph
 # The log-odds node writes `raw_logit`; the sigmoid reads it, and the output
 # `logit` becomes its double.
@@ -27,11 +22,4 @@ for node in graph.node:
 graph.initializer.append(numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two"))
 graph.node.append(helper.make_node("Mul", ["raw_logit", "two"], ["logit"]))
 onnx.checker.check_model(model)
-data = model.SerializeToString(deterministic=True)
-(HERE / "outputs-disagree.onnx").write_bytes(data)
-
-card = json.loads((HERE.parent / "credit-model.card.json").read_text())
-card["model"]["file"] = "outputs-disagree.onnx"
-card["model"]["sha256"] = hashlib.sha256(data).hexdigest()
-(HERE / "outputs-disagree.card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-print("wrote outputs-disagree.onnx and its card")
+write_variant("outputs-disagree", model)

@@ -528,7 +528,7 @@ mod tests {
 
     #[test]
     fn every_version_in_the_repository_loads() {
-        let versions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/versions");
+        let versions = model_dir("versions");
         for version in [
             "german-credit-2026.11.0",
             "german-credit-scorecard-2026.12.0",
@@ -539,14 +539,19 @@ mod tests {
         }
     }
 
+    /// Why loading `model/testdata/<file>` failed: it must be refused as a
+    /// model, not for its card or its size.
+    fn refusal_of_testdata(file: &str) -> String {
+        match OnnxScorer::from_path(&model_dir("testdata").join(file)) {
+            Err(ModelLoadError::InvalidModel { reason, .. }) => reason,
+            Err(other) => panic!("{file} was refused for another reason: {other}"),
+            Ok(_) => panic!("{file} loaded"),
+        }
+    }
+
     #[test]
     fn a_model_that_favours_the_young_is_refused() {
-        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/testdata");
-        let Err(ModelLoadError::InvalidModel { reason, .. }) =
-            OnnxScorer::from_path(&testdata.join("young-favoured.onnx"))
-        else {
-            panic!("the young-favoured model loaded");
-        };
+        let reason = refusal_of_testdata("young-favoured.onnx");
         assert!(
             reason.starts_with("its age term favours the young: age 62 has log-odds"),
             "{reason}"
@@ -559,7 +564,7 @@ mod tests {
     /// bin rises by 0 alone, and by a rounding error in the reasons' run.
     #[test]
     fn a_feature_that_changed_nothing_is_no_reason() {
-        let versions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/versions");
+        let versions = model_dir("versions");
         let model_path = versions.join("german-credit-scorecard-2026.12.0.onnx");
         let card_path = versions.join("german-credit-scorecard-2026.12.0.card.json");
         let mut card: serde_json::Value =
@@ -594,12 +599,7 @@ mod tests {
     /// is not the first's log-odds is refused by its trial run.
     #[test]
     fn a_model_whose_outputs_disagree_is_refused() {
-        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/testdata");
-        let Err(ModelLoadError::InvalidModel { reason, .. }) =
-            OnnxScorer::from_path(&testdata.join("outputs-disagree.onnx"))
-        else {
-            panic!("a model whose outputs disagree loaded");
-        };
+        let reason = refusal_of_testdata("outputs-disagree.onnx");
         assert!(
             reason.starts_with("the model's second output is not the log-odds of its first"),
             "{reason}"
@@ -639,8 +639,15 @@ mod tests {
         assert_eq!(OnnxScorer::built_in_version(), scorer.model().version);
     }
 
+    /// `model/<path>` in the repository.
+    fn model_dir(path: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../model")
+            .join(path)
+    }
+
     fn repository_model() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/credit-model.onnx")
+        model_dir("credit-model.onnx")
     }
 
     #[test]
