@@ -204,3 +204,37 @@ fn is_broken_connection(error: &DbErr) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn io_error() -> Arc<sqlx::Error> {
+        Arc::new(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        )))
+    }
+
+    /// A read is retried only where the connection broke under it, never
+    /// for what the statement itself did wrong.
+    #[test]
+    fn only_an_io_error_says_the_connection_broke() {
+        for broken in [
+            DbErr::Conn(RuntimeErr::SqlxError(io_error())),
+            DbErr::Exec(RuntimeErr::SqlxError(io_error())),
+            DbErr::Query(RuntimeErr::SqlxError(io_error())),
+        ] {
+            assert!(is_broken_connection(&broken), "{broken:?}");
+        }
+        for statement in [
+            DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::RowNotFound))),
+            DbErr::Exec(RuntimeErr::Internal("a constraint".to_owned())),
+            DbErr::Custom("anything else".to_owned()),
+        ] {
+            assert!(!is_broken_connection(&statement), "{statement:?}");
+        }
+    }
+}
