@@ -184,12 +184,22 @@ impl Connection {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
-        let mut retries = self.db.get_postgres_connection_pool().num_idle();
-        loop {
-            match attempt().await {
-                Err(error) if retries > 0 && is_broken_connection(&error) => retries -= 1,
-                outcome => return outcome,
-            }
+        let idle = self.db.get_postgres_connection_pool().num_idle();
+        retried_while_broken(idle, attempt).await
+    }
+}
+
+/// Runs `attempt` until it succeeds or fails for another reason than a
+/// broken connection, at most `retries` times more.
+async fn retried_while_broken<T, F, Fut>(mut retries: usize, attempt: F) -> Result<T, DbErr>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, DbErr>>,
+{
+    loop {
+        match attempt().await {
+            Err(error) if retries > 0 && is_broken_connection(&error) => retries -= 1,
+            outcome => return outcome,
         }
     }
 }
@@ -216,6 +226,61 @@ mod tests {
             std::io::ErrorKind::ConnectionReset,
             "connection reset by peer",
         )))
+    }
+
+    /// An attempt that fails `failures` times with `error`, then succeeds;
+    /// and how many attempts were made.
+    fn failing(
+        failures: usize,
+        error: fn() -> DbErr,
+    ) -> (
+        impl Fn() -> std::future::Ready<Result<(), DbErr>>,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = attempts.clone();
+        let attempt = move || {
+            let made = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::future::ready(if made < failures {
+                Err(error())
+            } else {
+                Ok(())
+            })
+        };
+        (attempt, attempts)
+    }
+
+    fn broken() -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(io_error()))
+    }
+
+    fn made(attempts: &std::sync::atomic::AtomicUsize) -> usize {
+        attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_read_is_retried_once_for_each_broken_connection_it_may_meet() {
+        let (attempt, attempts) = failing(3, broken);
+        assert!(retried_while_broken(3, attempt).await.is_ok());
+        assert_eq!(made(&attempts), 4);
+
+        // One broken connection more than the retries: the read fails.
+        let (attempt, attempts) = failing(3, broken);
+        let outcome = retried_while_broken(2, attempt).await;
+        assert!(matches!(outcome, Err(DbErr::Query(_))), "{outcome:?}");
+        assert_eq!(made(&attempts), 3);
+
+        let (attempt, attempts) = failing(0, broken);
+        assert!(retried_while_broken(0, attempt).await.is_ok());
+        assert_eq!(made(&attempts), 1);
+    }
+
+    #[tokio::test]
+    async fn a_read_that_fails_for_its_own_reason_is_not_retried() {
+        let (attempt, attempts) = failing(1, || DbErr::Custom("no such table".to_owned()));
+        let outcome = retried_while_broken(5, attempt).await;
+        assert!(matches!(outcome, Err(DbErr::Custom(_))), "{outcome:?}");
+        assert_eq!(made(&attempts), 1);
     }
 
     /// A read is retried only where the connection broke under it, never
