@@ -591,6 +591,34 @@ async fn deltas_left(url: &str) -> i64 {
     rows[0]["n"].as_i64().unwrap()
 }
 
+/// The store folds its deltas by itself, every `fold_every`: a report reads
+/// a second's worth of them, not the day's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_folds_its_deltas_by_itself() {
+    let real = RealBackends::create().await;
+    let url = real.database().url.clone();
+    let log = real
+        .store_with(PostgresStoreSettings {
+            fold_every: Duration::from_millis(100),
+            ..PostgresStoreSettings::new(&url)
+        })
+        .await;
+    let records = [record(Source::Model), record(Source::Cache)];
+    for record in &records {
+        log.append(&entries(std::slice::from_ref(record)))
+            .await
+            .unwrap();
+    }
+    let url = &url;
+    eventually(
+        "the deltas are folded",
+        Duration::from_secs(10),
+        || async move { deltas_left(url).await == 0 },
+    )
+    .await;
+    assert_eq!(rows_of(url, &records).await, vec![1, 1]);
+}
+
 /// Each commit leaves its tallies as a delta; folding moves them into the
 /// per-minute rows. A report counts every decision exactly once before,
 /// during and after folds, even with two folds racing each other and
