@@ -9,7 +9,9 @@ use chrono::{Months, Utc};
 use domain::{DecisionStore, Source};
 use std::sync::Arc;
 
-use postgres_store::{GroupSettings, Migrator, PostgresStoreSettings, partitions};
+use postgres_store::{
+    GroupSettings, Migrator, PostgresDecisionStore, PostgresStoreSettings, partitions,
+};
 use pretty_assertions::assert_eq;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
@@ -185,6 +187,79 @@ async fn a_commit_that_waits_past_its_bound_is_503_and_the_log_recovers() {
     );
 }
 
+/// `credit-decisions migrate` in-process: an empty database gets the
+/// schema and this month's partition and the next three, and the store
+/// then connects to it without migrating anything more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_an_empty_database_makes_the_schema_and_the_months_ahead() {
+    let real = RealBackends::create().await;
+    let database = real.database();
+    PostgresDecisionStore::migrate(&PostgresStoreSettings::new(&database.url))
+        .await
+        .unwrap();
+    let partitions: Vec<String> = database
+        .query_json(
+            "SELECT child.relname AS name FROM pg_inherits
+             JOIN pg_class parent ON parent.oid = inhparent
+             JOIN pg_class child ON child.oid = inhrelid
+             WHERE parent.relname = 'decisions' ORDER BY 1",
+        )
+        .await
+        .iter()
+        .map(|row| row["name"].as_str().unwrap().to_owned())
+        .collect();
+    let this_month = Utc::now();
+    let wanted: Vec<String> = (0..=3)
+        .map(|ahead| {
+            (this_month + Months::new(ahead))
+                .format("decisions_%Y_%m")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(partitions, wanted);
+    let applied = database
+        .query_json("SELECT count(*) AS n FROM seaql_migrations")
+        .await;
+    let store = real.store().await;
+    assert_eq!(
+        database
+            .query_json("SELECT count(*) AS n FROM seaql_migrations")
+            .await,
+        applied,
+        "nothing was left for the store to migrate"
+    );
+    let record = record(Source::Model);
+    store
+        .append(&entries(std::slice::from_ref(&record)))
+        .await
+        .unwrap();
+    assert_eq!(store.get(record.decision_id).await.unwrap(), Some(record));
+}
+
+/// Closing the store at shutdown folds what its commits left as deltas
+/// (here no background fold would have, for an hour) and closes its pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_store_folds_its_deltas_and_closes_its_pool() {
+    let real = RealBackends::create().await;
+    let url = real.database().url.clone();
+    let log = real
+        .store_with(PostgresStoreSettings {
+            fold_every: Duration::from_secs(3600),
+            ..PostgresStoreSettings::new(&url)
+        })
+        .await;
+    let records = [record(Source::Model), record(Source::Cache)];
+    log.append(&entries(&records)).await.unwrap();
+    assert!(deltas_left(&url).await > 0, "the commit left deltas");
+    log.close().await;
+    assert_eq!(deltas_left(&url).await, 0, "closing folded them");
+    assert_eq!(rows_of(&url, &records).await, vec![1, 1]);
+    assert!(
+        log.get(records[0].decision_id).await.is_err(),
+        "a closed store reads no more"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_of_the_first_release_is_migrated_in_place_with_its_rows() {
     let real = RealBackends::create().await;
@@ -262,10 +337,7 @@ const ROOMY: GroupSettings = GroupSettings {
 };
 
 /// A log whose group commit is sized by the test.
-async fn store_with_groups(
-    real: &RealBackends,
-    group: GroupSettings,
-) -> postgres_store::PostgresDecisionStore {
+async fn store_with_groups(real: &RealBackends, group: GroupSettings) -> PostgresDecisionStore {
     real.store_with(PostgresStoreSettings {
         group,
         ..PostgresStoreSettings::new(&real.database().url)
