@@ -45,6 +45,7 @@ mod decision_flow;
 mod degradation;
 mod health;
 mod metrics;
+mod migrations;
 mod model;
 mod models;
 mod monitoring;

@@ -187,55 +187,6 @@ async fn a_commit_that_waits_past_its_bound_is_503_and_the_log_recovers() {
     );
 }
 
-/// `credit-decisions migrate` in-process: an empty database gets the
-/// schema and this month's partition and the next three, and the store
-/// then connects to it without migrating anything more.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrating_an_empty_database_makes_the_schema_and_the_months_ahead() {
-    let real = RealBackends::create().await;
-    let database = real.database();
-    PostgresDecisionStore::migrate(&PostgresStoreSettings::new(&database.url))
-        .await
-        .unwrap();
-    let partitions: Vec<String> = database
-        .query_json(
-            "SELECT child.relname AS name FROM pg_inherits
-             JOIN pg_class parent ON parent.oid = inhparent
-             JOIN pg_class child ON child.oid = inhrelid
-             WHERE parent.relname = 'decisions' ORDER BY 1",
-        )
-        .await
-        .iter()
-        .map(|row| row["name"].as_str().unwrap().to_owned())
-        .collect();
-    let this_month = Utc::now();
-    let wanted: Vec<String> = (0..=3)
-        .map(|ahead| {
-            (this_month + Months::new(ahead))
-                .format("decisions_%Y_%m")
-                .to_string()
-        })
-        .collect();
-    assert_eq!(partitions, wanted);
-    let applied = database
-        .query_json("SELECT count(*) AS n FROM seaql_migrations")
-        .await;
-    let store = real.store().await;
-    assert_eq!(
-        database
-            .query_json("SELECT count(*) AS n FROM seaql_migrations")
-            .await,
-        applied,
-        "nothing was left for the store to migrate"
-    );
-    let record = record(Source::Model);
-    store
-        .append(&entries(std::slice::from_ref(&record)))
-        .await
-        .unwrap();
-    assert_eq!(store.get(record.decision_id).await.unwrap(), Some(record));
-}
-
 /// Closing the store at shutdown folds what its commits left as deltas
 /// (here no background fold would have, for an hour) and closes its pool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
