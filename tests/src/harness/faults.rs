@@ -3,9 +3,10 @@
 
 use async_trait::async_trait;
 use domain::{
-    Application, CacheEntry, CacheError, CacheKey, DecisionCache, DecisionId, DecisionPage,
-    DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, ModelInfo, Reason, Scorer,
-    ScoringError, StoreEntry, StoreError, Verdict,
+    Application, CacheEntry, CacheError, CacheKey, Change, ChangePage, DecisionCache, DecisionId,
+    DecisionPage, DecisionRecord, DecisionStore, HourlyTally, MinuteWindow, ModelInfo, Reason,
+    RoutingError, RoutingRequest, RoutingStore, Scorer, ScoringError, StoreEntry, StoreError,
+    Verdict,
 };
 
 /// A decision log that is down.
@@ -118,5 +119,54 @@ impl DecisionStore for HeldReports {
     }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
+    }
+}
+
+/// A routing history on which another replica gets in first: before each
+/// of the first `races` appends, it appends a change of its own (the same
+/// routing, by "racer"), so the append, made against the generation read
+/// before, finds it stale.
+pub struct RacedRoutingStore {
+    history: memory::MemoryRoutingStore,
+    races: std::sync::atomic::AtomicUsize,
+}
+
+impl RacedRoutingStore {
+    pub fn new(races: usize) -> Self {
+        Self {
+            history: memory::MemoryRoutingStore::new(),
+            races: races.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl RoutingStore for RacedRoutingStore {
+    async fn newest(&self) -> Result<Option<Change>, StoreError> {
+        self.history.newest().await
+    }
+
+    async fn append(
+        &self,
+        expected: u64,
+        routing: &RoutingRequest,
+        by: &str,
+    ) -> Result<Change, RoutingError> {
+        use std::sync::atomic::Ordering;
+        let raced = self
+            .races
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if raced {
+            let current = self.newest().await?.map_or(0, |change| change.generation);
+            self.history.append(current, routing, "racer").await?;
+        }
+        self.history.append(expected, routing, by).await
+    }
+
+    async fn changes(&self, limit: u16, before: Option<u64>) -> Result<ChangePage, StoreError> {
+        self.history.changes(limit, before).await
     }
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::harness::answers::expect_problem;
 use crate::harness::data::golden_rows;
+use crate::harness::faults::RacedRoutingStore;
 use crate::harness::test_app::SCORECARD;
 use crate::harness::{TestApp, TestBackends};
 
@@ -553,3 +554,26 @@ async fn with_api_keys_and_no_admin_keys_no_one_changes_the_routing() {
 
 mod directory;
 mod replicas;
+
+/// A change without `If-Match` is made after whatever is newest, and tried
+/// again when another replica's change gets in between: up to three tries,
+/// then it is refused as stale rather than tried forever.
+#[tokio::test]
+async fn a_change_without_if_match_is_tried_again_against_racing_changes_three_times() {
+    for (races, status, generation) in [(2, 200, 3), (3, 412, 3)] {
+        let mut backends = TestBackends::memory().with_shipped_models();
+        backends.routing = std::sync::Arc::new(RacedRoutingStore::new(races));
+        let app = TestApp::spawn(backends).await;
+        let response = put_routing(&app, &champion_alone(SCORECARD), None).await;
+        assert_eq!(response.status(), status, "{races} races");
+        let changes = json_of(app.get("/v1/models/changes").await).await;
+        let by: Vec<&str> = changes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|change| change["by"].as_str().unwrap())
+            .collect();
+        assert_eq!(by.len(), generation, "{races} races: {changes}");
+        assert_eq!(by.iter().filter(|&&by| by == "racer").count(), races);
+    }
+}
