@@ -12,7 +12,7 @@ use super::{BUILT_IN, champion_alone, route};
 use crate::harness::test_app::{SCORECARD, shipped_models_dir};
 use crate::harness::{TestApp, TestBackends};
 
-fn copy_model(from: &Path, name: &str, into: &Path) {
+pub(super) fn copy_model(from: &Path, name: &str, into: &Path) {
     std::fs::copy(
         from.with_extension("onnx"),
         into.join(format!("{name}.onnx")),

@@ -11,12 +11,13 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
+use super::directory::copy_model;
 use super::{
     BUILT_IN, applications, challenged, champion_alone, put_routing, route, share_point_of,
 };
 use crate::harness::proxy::{TcpProxy, socket_addr_of};
 use crate::harness::real_backends::{RealBackends, admin_database_url};
-use crate::harness::test_app::SCORECARD;
+use crate::harness::test_app::{SCORECARD, shipped_models_dir};
 use crate::harness::{TestApp, TestBackends, eventually};
 
 /// What the contract allows a replica to take to serve a new routing.
@@ -73,6 +74,30 @@ async fn a_replica_without_a_routed_version_is_unready_and_keeps_its_routing() {
     eventually("the replica is ready again", FOLLOWED_WITHIN, || async {
         lacking.get("/health/ready").await.status() == 200
     })
+    .await;
+}
+
+/// A replica routed to a version it does not hold looks in its models
+/// directory once for that change: a model put there since it started is
+/// loaded and served, with no reload asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_looks_in_its_directory_for_a_routed_version_it_lacks() {
+    let first = TestApp::spawn(TestBackends::real().await.with_shipped_models()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let second = TestApp::spawn(
+        TestBackends::replica_of(&first)
+            .await
+            .with_models_dir(dir.path().to_owned()),
+    )
+    .await;
+    let scorecard = shipped_models_dir().join(format!("{SCORECARD}.onnx"));
+    copy_model(&scorecard, SCORECARD, dir.path());
+    route(&first, champion_alone(SCORECARD)).await;
+    eventually(
+        "the other replica finds the version and serves it",
+        FOLLOWED_WITHIN,
+        || async { version_served(&second).await == SCORECARD },
+    )
     .await;
 }
 
