@@ -282,7 +282,7 @@ pub async fn tally_contract(store: Arc<dyn DecisionStore>) {
     );
 }
 
-fn routing_request(
+pub fn routing_request(
     champion: &str,
     challenger: Option<(&str, Mode, f64)>,
     reason: &str,

@@ -937,3 +937,36 @@ async fn a_reports_cost_does_not_depend_on_where_its_window_ends() {
         "a window cutting a busy minute cost {ratio:.1} times one on whole minutes ({cut:?} against {whole:?})"
     );
 }
+
+/// A routing change PostgreSQL refuses for any reason but a racing
+/// replica's is the store unavailable (503), never a stale routing (412):
+/// the caller would be told to read again and retry what cannot succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routing_change_the_database_refuses_is_unavailable_not_stale() {
+    use domain::{RoutingError, RoutingStore, StoreError};
+    let real = RealBackends::create().await;
+    let store = real.store().await;
+    let db = Database::connect(&real.database().url).await.unwrap();
+    db.execute_unprepared(
+        "CREATE FUNCTION refuse_the_change() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+         CREATE TRIGGER refuse_the_change BEFORE INSERT ON routing_changes
+             FOR EACH ROW EXECUTE FUNCTION refuse_the_change();",
+    )
+    .await
+    .unwrap();
+    let _ = db.close().await;
+    let refused = RoutingStore::append(
+        &store,
+        0,
+        &crate::scenarios::port_contracts::routing_request("v1", None, "refused"),
+        "3f2a9c1e",
+    )
+    .await;
+    assert!(
+        matches!(&refused, Err(RoutingError::Unavailable(StoreError::Unavailable(words)))
+            if words.contains("refused by the test")),
+        "{refused:?}"
+    );
+    assert_eq!(store.newest().await.unwrap(), None);
+}
