@@ -970,3 +970,61 @@ async fn a_routing_change_the_database_refuses_is_unavailable_not_stale() {
     );
     assert_eq!(store.newest().await.unwrap(), None);
 }
+
+/// Two replicas appending the same generation at the same instant: both
+/// saw none, both insert generation 1, and the primary key lets one
+/// through. The other's is a stale routing (412: read again), not an
+/// unavailable store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_changes_racing_for_one_generation_the_loser_is_stale() {
+    use domain::{RoutingError, RoutingStore};
+    let real = RealBackends::create().await;
+    let store = Arc::new(real.store().await);
+    let url = real.database().url.clone();
+    let other = Database::connect(&url).await.unwrap();
+    let other_replica = other.begin().await.unwrap();
+    other_replica
+        .execute_unprepared(
+            "INSERT INTO routing_changes (generation, changed_at, by, champion, reason)
+             VALUES (1, now(), 'other', 'v0', 'first')",
+        )
+        .await
+        .unwrap();
+    let racing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let request = crate::scenarios::port_contracts::routing_request("v1", None, "second");
+            RoutingStore::append(store.as_ref(), 0, &request, "3f2a9c1e").await
+        })
+    };
+    let url = &url;
+    eventually(
+        "the second insert waits on the first's key",
+        Duration::from_secs(5),
+        || async move {
+            TestDatabase::query_json_at(
+                url,
+                "SELECT 1 FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .await
+            .len()
+                == 1
+        },
+    )
+    .await;
+    other_replica.commit().await.unwrap();
+    let lost = racing.await.unwrap();
+    assert!(
+        matches!(
+            lost,
+            Err(RoutingError::Stale {
+                expected: 0,
+                current: 1
+            })
+        ),
+        "{lost:?}"
+    );
+    assert_eq!(store.newest().await.unwrap().unwrap().by, "other");
+    let _ = other.close().await;
+}
