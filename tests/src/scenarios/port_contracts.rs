@@ -365,6 +365,12 @@ pub async fn routing_contract(store: Arc<dyn RoutingStore>) {
         vec![third.clone(), second.clone(), first.clone()]
     );
     assert_eq!(all.next, None);
+    let exactly = store.changes(3, None).await.unwrap();
+    assert_eq!(
+        (exactly.items.len(), exactly.next),
+        (3, None),
+        "a page holding exactly what is left says there is no more"
+    );
     let page = store.changes(2, None).await.unwrap();
     assert_eq!(page.items, vec![third.clone(), second.clone()]);
     assert_eq!(page.next, Some(2));
