@@ -334,6 +334,71 @@ mod tests {
         set_worker_capacity(usize::MAX);
     }
 
+    /// Sets this thread's count of open connections and its capacity.
+    fn holding(open: usize, capacity: usize) {
+        OPEN.with(|cell| cell.set((open, capacity)));
+    }
+
+    #[test]
+    fn pressure_begins_at_three_quarters_of_the_capacity() {
+        // (open, capacity, under pressure)
+        let cases = [
+            (0, 4, false),
+            (2, 4, false),
+            (3, 4, true),
+            (4, 4, true),
+            (2, 3, false),
+            (3, 3, true),
+            (74, 100, false),
+            (75, 100, true),
+            (1, 1, true),
+            (0, usize::MAX, false),
+            (usize::MAX, usize::MAX, true),
+        ];
+        for (open, capacity, expected) in cases {
+            holding(open, capacity);
+            assert_eq!(under_pressure(), expected, "{open} of {capacity}");
+        }
+    }
+
+    #[test]
+    fn a_capacity_of_zero_is_taken_as_one() {
+        holding(0, 4);
+        set_worker_capacity(0);
+        assert_eq!(OPEN.with(Cell::get), (0, 1));
+        set_worker_capacity(16);
+        assert_eq!(OPEN.with(Cell::get), (0, 16));
+    }
+
+    #[tokio::test]
+    async fn each_open_stream_counts_until_it_is_dropped() {
+        holding(0, 8);
+        let (first, _c1) = connected().await;
+        let (second, _c2) = connected().await;
+        assert_eq!(OPEN.with(Cell::get), (2, 8));
+        drop(first);
+        assert_eq!(OPEN.with(Cell::get), (1, 8));
+        drop(second);
+        assert_eq!(OPEN.with(Cell::get), (0, 8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn below_the_pressure_a_waiting_connection_keeps_the_whole_bound() {
+        holding(0, 4);
+        // Two of four places taken: no pressure.
+        let (mut server, _client) = connected().await;
+        let (_second, _c2) = connected().await;
+        let started = Instant::now();
+        let mut byte = [0u8; 1];
+        let error = server.read(&mut byte).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        let took = started.elapsed();
+        assert!(
+            (NEXT_HEAD_WITHIN..NEXT_HEAD_WITHIN + Duration::from_secs(1)).contains(&took),
+            "{took:?}"
+        );
+    }
+
     #[tokio::test]
     async fn closing_ends_a_read_in_progress_as_the_end_of_the_stream() {
         let (mut server, mut client) = connected().await;
