@@ -106,7 +106,9 @@ mod tests {
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
             let secret = SecretUrl::new(url);
-            assert!(!format!("{secret} {secret:?}").contains("s3cret"), "{url}");
+            assert_eq!(format!("{secret}"), shown);
+            assert_eq!(format!("{secret:?}"), format!("SecretUrl({shown})"));
+            assert_eq!(secret.expose(), url, "the driver gets the real one");
         }
     }
 
@@ -117,6 +119,19 @@ mod tests {
             url.scrub("cannot connect: password s3cret rejected"),
             "cannot connect: password *** rejected"
         );
+    }
+
+    #[test]
+    fn an_empty_or_absent_password_leaves_a_message_as_it_was() {
+        let message = "cannot connect to db: refused";
+        for url in [
+            "postgres://app:@db/log",
+            "postgres://app@db/log",
+            "postgres://db/log",
+        ] {
+            assert_eq!(SecretUrl::new(url).scrub(message), message, "{url}");
+            assert_eq!(redact_url(url), url);
+        }
     }
 
     #[test]

@@ -23,12 +23,57 @@ pub fn binary() -> PathBuf {
         .and_then(|deps| deps.parent())
         .unwrap()
         .join("credit-decisions");
+    if std::env::var_os(BUILD_BINARY).is_some() {
+        build_binary();
+    }
     assert!(
         path.exists(),
         "{} is missing: build it first with `cargo build --bin credit-decisions` (scripts/test does)",
         path.display()
     );
     path
+}
+
+/// Set, each test that runs the binary builds it first. Mutation testing
+/// (scripts/mutants) sets it: cargo builds a package's binary for its own
+/// tests only, so without it these tests would run the unmutated binary.
+const BUILD_BINARY: &str = "CREDIT_DECISIONS_TEST_BUILD_BINARY";
+
+/// `cargo build --bin credit-decisions` in the workspace: quick when it is
+/// up to date, and cargo's own lock makes concurrent tests wait for one build.
+fn build_binary() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--quiet", "--bin", "credit-decisions"])
+        .current_dir(workspace);
+    // What cargo set for this test, not for the build: some build scripts
+    // (ring's) read CARGO_MANIFEST_DIR, and a value they did not see before
+    // would rebuild half the dependencies.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "OUT_DIR",
+            ]
+            .contains(&name.as_ref())
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(
+        status.success(),
+        "cargo build --bin credit-decisions failed"
+    );
 }
 
 /// The binary, running on port 0, with its stdout collected as it comes.
