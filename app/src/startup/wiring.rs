@@ -183,3 +183,48 @@ impl Adapters {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use postgres_store::PoolMode;
+
+    use super::*;
+
+    #[test]
+    fn the_store_gets_every_postgres_setting_the_configuration_read() {
+        // None of them at its default, so that a setting dropped on the way
+        // would show.
+        let config = Config::from_lookup(|name| {
+            let value = match name {
+                "CREDIT_DECISIONS_STORE" => "postgres",
+                "CREDIT_DECISIONS_DATABASE_URL" => "postgres://serving:s1@db/log",
+                "CREDIT_DECISIONS_DATABASE_OWNER_URL" => "postgres://owner:s2@db/log",
+                "CREDIT_DECISIONS_DATABASE_POOL_MODE" => "transaction",
+                "CREDIT_DECISIONS_DATABASE_POOL_SIZE" => "12",
+                "CREDIT_DECISIONS_LOG_RETENTION_MONTHS" => "13",
+                "CREDIT_DECISIONS_LOG_TIMEOUT_MS" => "1234",
+                "CREDIT_DECISIONS_LOG_WRITERS" => "3",
+                "CREDIT_DECISIONS_LOG_GROUP_ROWS" => "500",
+                "CREDIT_DECISIONS_LOG_QUEUE_ROWS" => "7000",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .unwrap();
+        let settings = postgres_settings(&config.store);
+        assert_eq!(settings.url, "postgres://serving:s1@db/log");
+        assert_eq!(
+            settings.owner_url.as_deref(),
+            Some("postgres://owner:s2@db/log")
+        );
+        assert_eq!(settings.pool_mode, PoolMode::Transaction);
+        assert_eq!(settings.max_connections, 12);
+        assert_eq!(settings.retention_months, 13);
+        assert_eq!(settings.commit_timeout, Duration::from_millis(1234));
+        assert_eq!(settings.group.writers, 3);
+        assert_eq!(settings.group.max_group_rows, 500);
+        assert_eq!(settings.group.queue_rows, 7000);
+    }
+}

@@ -178,6 +178,21 @@ mod memory_only {
     }
 
     #[tokio::test]
+    async fn a_body_of_exactly_8_mib_is_decided() {
+        let app = TestApp::on_memory().await;
+        let mut body = json!({"applications": [example_application()]})
+            .to_string()
+            .into_bytes();
+        let padding = 8 * 1024 * 1024 - body.len();
+        body.splice(1..1, std::iter::repeat_n(b' ', padding));
+        assert_eq!(body.len(), 8 * 1024 * 1024);
+        let response = app
+            .post_raw("/v1/decisions/batch", Some("application/json"), body)
+            .await;
+        assert_eq!(decisions_of(response).await.len(), 1);
+    }
+
+    #[tokio::test]
     async fn a_batch_body_that_is_not_an_object_is_malformed() {
         let app = TestApp::on_memory().await;
         let body = json!([example_application()]).to_string().into_bytes();
