@@ -400,6 +400,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn what_is_written_reaches_the_client_and_a_shutdown_ends_its_stream() {
+        let (mut server, mut client) = connected().await;
+        server.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        let parts = [io::IoSlice::new(b"a: "), io::IoSlice::new(b"b\r\n")];
+        let written = server.write_vectored(&parts).await.unwrap();
+        assert!(written > 0);
+        server.flush().await.unwrap();
+        // The server's side closes while it still holds the stream: the
+        // client sees the end at once, not when the stream is dropped.
+        server.shutdown().await.unwrap();
+        let mut received = Vec::new();
+        client.read_to_end(&mut received).await.unwrap();
+        let expected = b"HTTP/1.1 200 OK\r\na: b\r\n";
+        assert_eq!(&received, &expected[..17 + written]);
+        drop(server);
+    }
+
+    #[tokio::test]
     async fn closing_ends_a_read_in_progress_as_the_end_of_the_stream() {
         let (mut server, mut client) = connected().await;
         let phase = server.phase();
