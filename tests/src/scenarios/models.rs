@@ -444,6 +444,20 @@ async fn a_stale_if_match_changes_nothing(app: &TestApp) {
         "stale-routing",
     )
     .await;
+    // A weak tag names its generation too; `*` matches any.
+    let weak = put_routing(app, &champion_alone(BUILT_IN), Some("W/\"2\"")).await;
+    assert_eq!(weak.status(), 200);
+    expect_problem(
+        put_routing(app, &champion_alone(SCORECARD), Some("W/\"2\"")).await,
+        412,
+        "stale-routing",
+    )
+    .await;
+    let any = put_routing(app, &champion_alone(SCORECARD), Some("*")).await;
+    assert_eq!(
+        crate::harness::answers::header(&any, "ETag").as_deref(),
+        Some("\"4\"")
+    );
 }
 
 async fn the_history_pages_newest_first_and_names_no_key(app: &TestApp) {
@@ -469,7 +483,20 @@ async fn the_history_pages_newest_first_and_names_no_key(app: &TestApp) {
     assert_eq!(page["items"][0]["reason"], format!("{SCORECARD} alone"));
     let rest = json_of(app.get("/v1/models/changes?limit=2&before=2").await).await;
     assert_eq!((generations(&rest), &rest["next"]), (vec![1], &Value::Null));
-    for bad in ["limit=0", "limit=1001", "before=0", "before=x"] {
+    // The largest generation a cursor can name, and one past it.
+    let last = json_of(
+        app.get("/v1/models/changes?before=9223372036854775807")
+            .await,
+    )
+    .await;
+    assert_eq!(generations(&last), [3, 2, 1]);
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "before=0",
+        "before=x",
+        "before=9223372036854775808",
+    ] {
         expect_problem(
             app.get(&format!("/v1/models/changes?{bad}")).await,
             422,
