@@ -132,12 +132,14 @@ fn check_model_prints_each_check_and_refuses_every_bad_file() {
         path.join("liar.card.json"),
     )
     .unwrap();
-    for (file, says) in [
-        ("/dev/zero", "not a regular file"),
-        ("directory.onnx", "not a regular file"),
-        ("a.onnx", "symbolic links"),
-        ("huge.onnx", "2147483648 bytes"),
-        ("liar.onnx", "SHA-256"),
+    // Each file, the check it fails (the ones before it pass, the ones
+    // after it are not run) and what the failure says.
+    for (file, failing, says) in [
+        ("/dev/zero", 0, "not a regular file"),
+        ("directory.onnx", 0, "not a regular file"),
+        ("a.onnx", 0, "symbolic links"),
+        ("huge.onnx", 0, "2147483648 bytes"),
+        ("liar.onnx", 4, "SHA-256"),
     ] {
         let target = if file.starts_with('/') {
             Path::new(file).to_owned()
@@ -147,10 +149,22 @@ fn check_model_prints_each_check_and_refuses_every_bad_file() {
         let refused = run(&["check-model", target.to_str().unwrap()], &[]);
         assert_eq!(refused.status.code(), Some(1), "{file}");
         let out = text(&refused.stdout);
+        let count = |start: &str| out.lines().filter(|line| line.starts_with(start)).count();
+        assert_eq!(count("ok "), failing, "{file}: {out}");
+        assert_eq!(
+            count("-       "),
+            onnx_scorer::CHECKS.len() - failing - 1,
+            "{file}: {out}"
+        );
         let failed = out
             .lines()
             .find(|line| line.starts_with("FAILED"))
             .unwrap_or_default();
+        let check = onnx_scorer::CHECKS[failing];
+        assert!(
+            failed.starts_with(&format!("FAILED  {check}: ")),
+            "{file}: {out}"
+        );
         assert!(failed.contains(says), "{file}: {out}");
     }
 }
