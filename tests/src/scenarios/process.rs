@@ -649,3 +649,41 @@ async fn a_batch_request_line_counts_its_applications_and_its_hits() {
     assert_eq!(line["batch_size"], 3);
     assert_eq!(line["from_cache"], 2);
 }
+
+/// A request line's latency is the time from the request's head to its
+/// answer, in milliseconds: at least the pause of a body that came late,
+/// at most what the client waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_lines_latency_is_in_milliseconds_from_head_to_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let service = Running::start(&[]).await;
+    let address = service.base.trim_start_matches("http://").to_owned();
+    let body = crate::harness::data::example_application().to_string();
+    let head = format!(
+        "POST /v1/decisions HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nX-Request-Id: late-body\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let started = Instant::now();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    socket.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    let waited_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    service.terminate();
+    let (_, logs) = service.wait().await;
+    let line: Value = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["request_id"] == "late-body" && line["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line in {logs}"));
+    let latency_ms = line["latency_ms"].as_f64().unwrap();
+    assert!(
+        (300.0..=waited_ms).contains(&latency_ms),
+        "{latency_ms} ms logged, {waited_ms} ms waited"
+    );
+}
