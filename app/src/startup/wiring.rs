@@ -68,6 +68,13 @@ pub fn postgres_settings(store: &StoreConfig) -> PostgresStoreSettings {
     }
 }
 
+/// The connections each worker's reads get: the writers' count against the
+/// pool, and the rest is shared out among the workers, one at least.
+fn reads_per_worker(pool_size: u32, writers: usize, workers: usize) -> u32 {
+    let for_reads = pool_size.saturating_sub(writers as u32);
+    (for_reads / workers as u32).max(1)
+}
+
 /// Closes a backend's connections once the server has stopped.
 pub type Closer = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
@@ -160,10 +167,7 @@ impl Adapters {
                         Box::pin(async move { closing.close().await })
                     }));
                     let routing = Arc::new(store.clone()) as Arc<dyn RoutingStore>;
-                    // The writers' connections count against the pool; the rest
-                    // is shared out among the workers for reads, one at least.
-                    let for_reads = pool_size.saturating_sub(*writers as u32);
-                    let per_worker_pool = (for_reads / WORKERS.get() as u32).max(1);
+                    let per_worker_pool = reads_per_worker(*pool_size, *writers, WORKERS.get());
                     let per_worker = PerWorker::made(move || {
                         Arc::new(store.on_this_thread(per_worker_pool)) as Arc<dyn DecisionStore>
                     });
@@ -191,6 +195,25 @@ mod tests {
     use postgres_store::PoolMode;
 
     use super::*;
+
+    #[test]
+    fn the_pool_less_the_writers_is_shared_out_among_the_workers() {
+        // (pool, writers, workers, each worker's reads)
+        for (pool, writers, workers, reads) in [
+            (16, 1, 2, 7),
+            (16, 1, 4, 3),
+            (16, 4, 3, 4),
+            (3, 1, 1, 2),
+            (2, 1, 2, 1),
+            (2, 2, 2, 1),
+        ] {
+            assert_eq!(
+                reads_per_worker(pool, writers, workers),
+                reads,
+                "{pool} connections, {writers} writers, {workers} workers"
+            );
+        }
+    }
 
     #[test]
     fn the_store_gets_every_postgres_setting_the_configuration_read() {
