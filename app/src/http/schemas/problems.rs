@@ -106,3 +106,34 @@ problems! {
     /// routing's rules, the routing store.
     RoutingProblems = [400, 401, 403, 408, 412, 413, 415, 422, 503];
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_status_is_described_as_what_it_means() {
+        let responses = problem_responses(&[413, 401, 503]);
+        let described: Vec<(&str, &str)> = responses
+            .iter()
+            .map(|(status, response)| match response {
+                RefOr::T(response) => (status.as_str(), response.description.as_str()),
+                RefOr::Ref(_) => panic!("{status} is a reference"),
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("401", PROBLEMS[1].1),
+                ("413", PROBLEMS[6].1),
+                ("503", PROBLEMS[10].1)
+            ]
+        );
+        assert!(PROBLEMS[6].1.starts_with("The body is over its limit"));
+        let json = serde_json::to_value(&responses["413"]).unwrap();
+        assert_eq!(
+            json["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem"
+        );
+    }
+}
