@@ -411,7 +411,10 @@ mod tests {
         // client sees the end at once, not when the stream is dropped.
         server.shutdown().await.unwrap();
         let mut received = Vec::new();
-        client.read_to_end(&mut received).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut received))
+            .await
+            .expect("the client sees the end of the stream while the server holds it")
+            .unwrap();
         let expected = b"HTTP/1.1 200 OK\r\na: b\r\n";
         assert_eq!(&received, &expected[..17 + written]);
         drop(server);
