@@ -617,6 +617,14 @@ async fn every_decision_answered_before_a_sigkill_is_in_the_store() {
     );
 }
 
+/// The request line the service logged (as JSON) for `request_id`.
+fn request_line(logs: &str, request_id: &str) -> Value {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["request_id"] == request_id && line["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line for {request_id} in {logs}"))
+}
+
 /// A batch's request line says how many applications it held and how many
 /// of them the cache answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -641,11 +649,7 @@ async fn a_batch_request_line_counts_its_applications_and_its_hits() {
     assert_eq!(answer.status(), 200);
     service.terminate();
     let (_, logs) = service.wait().await;
-    let line: Value = logs
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["request_id"] == "the-batch" && line["message"] == "request")
-        .unwrap_or_else(|| panic!("no request line for the batch in {logs}"));
+    let line = request_line(&logs, "the-batch");
     assert_eq!(line["batch_size"], 3);
     assert_eq!(line["from_cache"], 2);
 }
@@ -676,11 +680,7 @@ async fn a_request_lines_latency_is_in_milliseconds_from_head_to_answer() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     service.terminate();
     let (_, logs) = service.wait().await;
-    let line: Value = logs
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["request_id"] == "late-body" && line["message"] == "request")
-        .unwrap_or_else(|| panic!("no request line in {logs}"));
+    let line = request_line(&logs, "late-body");
     let latency_ms = line["latency_ms"].as_f64().unwrap();
     assert!(
         (300.0..=waited_ms).contains(&latency_ms),
